@@ -1,0 +1,102 @@
+"""The Reviewer Pool Portal application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, send_from_directory
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import CONFIGS, INSTANCE_PATH, PROJECT_ROOT, Config, development_secret_key
+from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+
+def _load_config(app: Flask, config: type[Config] | str | None, overrides: Mapping | None):
+    if config is None:
+        config = os.environ.get("PORTAL_ENV", "development")
+    if isinstance(config, str):
+        try:
+            config = CONFIGS[config]
+        except KeyError:
+            raise RuntimeError(f"Unknown PORTAL_ENV {config!r}") from None
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV_NAME"] == "production":
+            raise RuntimeError("SECRET_KEY must be set in production; refusing to start.")
+        app.config["SECRET_KEY"] = development_secret_key(INSTANCE_PATH)
+    if app.config["ENV_NAME"] == "production" and not os.environ.get("DATABASE_URL"):
+        if not (overrides and overrides.get("SQLALCHEMY_DATABASE_URI")):
+            logging.getLogger(__name__).warning("DATABASE_URL not set: using embedded SQLite")
+
+
+def create_app(config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None):
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_PATH),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    _load_config(app, config, overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config.get("PROXY_FIX_COUNT"):
+        n = app.config["PROXY_FIX_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    from portal import database
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    # GOV.UK Frontend's stylesheet asks for fonts and images under /assets.
+    assets_dir = PROJECT_ROOT / "static" / "govuk" / "assets"
+    app.add_url_rule(
+        "/assets/<path:filename>",
+        endpoint="assets",
+        view_func=lambda filename: send_from_directory(assets_dir, filename, max_age=86400),
+    )
+
+    from portal import errors, security, templating
+
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from portal.auth.routes import bp as auth_bp
+    from portal.main.routes import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app

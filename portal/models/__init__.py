@@ -1,0 +1,39 @@
+"""All models, imported here so metadata (and Alembic) sees every table."""
+
+from portal.models.accounts import (
+    Organisation,
+    OrganisationInvitation,
+    OrganisationMember,
+    OrgRole,
+    Partnership,
+    PartnershipStatus,
+    RecoveryCode,
+    StaffRole,
+    User,
+    UserRole,
+)
+from portal.models.audit import AuditEvent, AuditHead
+from portal.models.base import UTCDateTime, utcnow
+from portal.models.document import Document, ScanResult
+from portal.models.outbox import OutboxEmail, OutboxStatus
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Document",
+    "OrgRole",
+    "Organisation",
+    "OrganisationInvitation",
+    "OrganisationMember",
+    "OutboxEmail",
+    "OutboxStatus",
+    "Partnership",
+    "PartnershipStatus",
+    "RecoveryCode",
+    "ScanResult",
+    "StaffRole",
+    "UTCDateTime",
+    "User",
+    "UserRole",
+    "utcnow",
+]

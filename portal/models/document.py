@@ -1,0 +1,39 @@
+"""Uploaded documents. The bytes live in storage; this row is the only place the name is."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime, utcnow
+
+
+class ScanResult(enum.StrEnum):
+    NOT_SCANNED = "not_scanned"
+    CLEAN = "clean"
+
+
+def new_document_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_document_id)
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    area: Mapped[str] = mapped_column(String(40))
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scan_result: Mapped[str] = mapped_column(String(20), default=ScanResult.NOT_SCANNED)
+
+    uploaded_by = relationship("User")

@@ -1,0 +1,71 @@
+"""Template globals and filters shared by every page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from portal.security import csp_nonce
+
+UK = ZoneInfo("Europe/London")
+
+
+def uk_datetime(value: datetime | None, fmt: str = "%-d %B %Y at %-I:%M%p") -> str:
+    """Show a UTC time in UK time (GMT or BST), the way GOV.UK writes it."""
+    if value is None:
+        return ""
+    text = value.astimezone(UK).strftime(fmt)
+    return text.replace("AM", "am").replace("PM", "pm")
+
+
+def uk_date(value, fmt: str = "%-d %B %Y") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(UK)
+    return value.strftime(fmt)
+
+
+def navigation_items() -> list[dict]:
+    """Service navigation, by role. Only links to pages the person can open."""
+    items: list[tuple[str, str]] = []
+    user = current_user
+    if user.is_authenticated:
+        items.append(("main.dashboard", "Home"))
+        for endpoint, text, allowed in _role_links(user):
+            if allowed:
+                items.append((endpoint, text))
+    else:
+        items.append(("main.index", "Home"))
+    current = request.endpoint
+    nav = []
+    for endpoint, text in items:
+        try:
+            href = url_for(endpoint)
+        except Exception:  # noqa: S112 - a link to an area that is not built yet
+            continue
+        nav.append({"href": href, "text": text, "current": endpoint == current})
+    return nav
+
+
+def _role_links(user) -> list[tuple[str, str, bool]]:
+    return [
+        ("admin.index", "Administration", user.is_admin),
+    ]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["uk_datetime"] = uk_datetime
+    app.jinja_env.filters["uk_date"] = uk_date
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "cspNonce": csp_nonce(),
+            "csp_nonce": csp_nonce,
+            "service_name": app.config["SERVICE_NAME"],
+            "navigation_items": navigation_items,
+        }

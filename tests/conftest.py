@@ -1,0 +1,102 @@
+"""Shared fixtures: an app per test on a fresh database, a client, and factories.
+
+SQLite by default (a new file per test). Set TEST_DATABASE_URL to a PostgreSQL server
+(for example postgresql+psycopg://postgres@127.0.0.1:5432/postgres) and the suite makes
+its own database there, empties it between tests and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db
+
+pytest_plugins = [
+    "tests.fixtures.users",
+    "tests.fixtures.mailserver",
+    "tests.fixtures.s3server",
+    "tests.fixtures.browser",
+]
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throwaway PostgreSQL database for the whole run, or None on SQLite."""
+    if not POSTGRES_URL:
+        yield None
+        return
+    admin_url = make_url(POSTGRES_URL)
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(postgres_database, tmp_path):
+    if postgres_database:
+        return postgres_database
+    return f"sqlite:///{tmp_path / 'portal.db'}"
+
+
+def _empty_postgres() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change configuration for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_overrides):
+    overrides = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "STORAGE_LOCAL_PATH": str(tmp_path / "storage"),
+        **app_overrides,
+    }
+    app = create_app("testing", overrides)
+    with app.app_context():
+        db.create_all()
+        from portal.models.audit import ensure_audit_head
+
+        ensure_audit_head()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if database_url.startswith("postgresql"):
+            _empty_postgres()
+            db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """The SQLAlchemy session, inside the app context pytest-flask pushed."""
+    return db.session
