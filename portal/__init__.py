@@ -32,12 +32,14 @@ def _load_config(app: Flask, config: type[Config] | str | None, overrides: Mappi
         if app.config["ENV_NAME"] == "production":
             raise RuntimeError("SECRET_KEY must be set in production; refusing to start.")
         app.config["SECRET_KEY"] = development_secret_key(INSTANCE_PATH)
-    if app.config["ENV_NAME"] == "production" and not os.environ.get("DATABASE_URL"):
-        if not (overrides and overrides.get("SQLALCHEMY_DATABASE_URI")):
-            logging.getLogger(__name__).warning("DATABASE_URL not set: using embedded SQLite")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if app.config["ENV_NAME"] == "production" and uri.startswith("sqlite"):
+        logging.getLogger(__name__).warning("Production on embedded SQLite: set DATABASE_URL")
 
 
-def create_app(config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None):
+def create_app(
+    config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(INSTANCE_PATH),
