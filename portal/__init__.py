@@ -37,6 +37,16 @@ def _load_config(app: Flask, config: type[Config] | str | None, overrides: Mappi
         logging.getLogger(__name__).warning("Production on embedded SQLite: set DATABASE_URL")
 
 
+def _register_blueprints(app: Flask) -> None:
+    # Each area is a blueprint package with its own routes; add new ones here.
+    from portal.admin import bp as admin_bp
+    from portal.auth.routes import bp as auth_bp
+    from portal.main.routes import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Flask:
@@ -92,11 +102,7 @@ def create_app(
     templating.init_app(app)
     errors.init_app(app)
 
-    from portal.auth.routes import bp as auth_bp
-    from portal.main.routes import bp as main_bp
-
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
+    _register_blueprints(app)
 
     from portal import cli
 

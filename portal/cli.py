@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal.commands import accounts, audit, demo, outbox
+
 
 def init_app(app: Flask) -> None:
     import portal.login  # noqa: F401  (registers the user loader)
+
+    for module in (accounts, audit, demo, outbox):
+        module.register(app)

@@ -11,6 +11,7 @@ import os
 import uuid
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -67,6 +68,13 @@ def _empty_postgres() -> None:
     db.session.commit()
 
 
+def _forget_request_state() -> None:
+    """pytest-flask keeps a request context pushed for the whole test, and Flask reuses
+    that app context for test requests, so `g` would carry Flask-Login's cached user
+    from one request into the next. Production gets a fresh `g` per request; so do we."""
+    g.pop("_login_user", None)
+
+
 @pytest.fixture
 def app_overrides() -> dict:
     """Override in a test module to change configuration for its app."""
@@ -81,6 +89,7 @@ def app(database_url, tmp_path, app_overrides):
         **app_overrides,
     }
     app = create_app("testing", overrides)
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_state)
     with app.app_context():
         db.create_all()
         from portal.models.audit import ensure_audit_head

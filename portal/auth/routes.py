@@ -19,3 +19,14 @@ def sign_out():
     logout_user()
     flash("You have signed out.", "success")
     return redirect(url_for("main.index"))
+
+
+# Placeholders replaced by the accounts work package (issue 3).
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    return "Sign in", 200
+
+
+@bp.route("/second-factor", methods=["GET", "POST"])
+def second_factor():
+    return "Second factor", 200

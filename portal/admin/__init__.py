@@ -1,0 +1,8 @@
+"""Administration pages. Each area adds its routes in its own module of this package."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# Route modules register themselves on `bp` when imported.
+from portal.admin import routes  # noqa: E402,F401

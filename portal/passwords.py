@@ -1,0 +1,74 @@
+"""Password hashing (Argon2id) and strength rules (zxcvbn)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+MIN_SCORE = 3
+
+_HASHERS = {
+    "default": PasswordHasher(),  # argon2-cffi default: RFC 9106 low-memory Argon2id
+    # Tests create many users; production parameters are checked in their own test.
+    "cheapest": PasswordHasher.from_parameters(profiles.CHEAPEST),
+}
+# A hash to verify against when the e-mail is unknown, so both cases take as long.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def hasher() -> PasswordHasher:
+    return _HASHERS[current_app.config.get("PASSWORD_HASH_PROFILE", "default")]
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    h = hasher()
+    if not password_hash:
+        profile = current_app.config.get("PASSWORD_HASH_PROFILE", "default")
+        if profile not in _DUMMY_HASHES:
+            _DUMMY_HASHES[profile] = h.hash("dummy password for timing")
+        with contextlib.suppress(VerificationError):
+            h.verify(_DUMMY_HASHES[profile], password)
+        return False
+    try:
+        return h.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return hasher().check_needs_rehash(password_hash)
+
+
+@dataclass
+class StrengthResult:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def check_strength(password: str, user_inputs: list[str] | None = None) -> StrengthResult:
+    problems: list[str] = []
+    if len(password) < MIN_LENGTH:
+        problems.append(f"Password must be {MIN_LENGTH} characters or more")
+    if len(password) > MAX_LENGTH:
+        problems.append(f"Password must be {MAX_LENGTH} characters or fewer")
+    if problems:
+        return StrengthResult(False, problems)
+    # zxcvbn is slow on very long input and gains nothing past 100 characters.
+    result = zxcvbn(password[:100], user_inputs=[u for u in (user_inputs or []) if u])
+    if result["score"] < MIN_SCORE:
+        feedback = result.get("feedback") or {}
+        warning = feedback.get("warning")
+        problems.append("Password is too easy to guess" + (f": {warning}" if warning else ""))
+        problems.extend(feedback.get("suggestions") or [])
+    return StrengthResult(not problems, problems)
