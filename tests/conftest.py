@@ -94,7 +94,10 @@ def app(database_url, tmp_path, app_overrides):
         db.create_all()
         from portal.models.audit import ensure_audit_head
 
+        from portal.models.categories import seed_service_categories
+
         ensure_audit_head()
+        seed_service_categories()
         db.session.commit()
     yield app
     with app.app_context():

@@ -14,6 +14,7 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.categories import ServiceCategory
 from portal.models.document import Document, ScanResult
 from portal.models.outbox import OutboxEmail, OutboxStatus
 
@@ -31,6 +32,7 @@ __all__ = [
     "PartnershipStatus",
     "RecoveryCode",
     "ScanResult",
+    "ServiceCategory",
     "StaffRole",
     "UTCDateTime",
     "User",
