@@ -34,9 +34,7 @@ assets: static/govuk/.installed
 setup: $(VENV)/.installed assets
 
 run: setup
-	$(BIN)/flask db upgrade
-	$(BIN)/flask seed-demo --if-empty
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	./scripts/dev-run.sh
 
 # Debian's Chromium for the browser tests (never `playwright install`).
 browser:
