@@ -202,19 +202,76 @@ class Organisation(db.Model):
     """A supplier organisation. An individual reviewer is an organisation of one."""
 
     __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(
+            "kind is null or kind in ('individual', 'sole_trader', 'company', "
+            "'university', 'charity', 'partnership', 'other')",
+            name="kind_known",
+        ),
+        CheckConstraint(
+            "kind is null or kind <> 'company' or companies_house_number is not null",
+            name="company_has_number",
+        ),
+        CheckConstraint(
+            "kind is null or kind <> 'charity' or charity_number is not null",
+            name="charity_has_number",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(200))
     trading_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Organisation details (work package: profiles). Null until the owner fills them in;
+    # formats are validated by portal/profiles/forms.py and services/profiles.py.
+    kind: Mapped[str | None] = mapped_column(String(30))
+    companies_house_number: Mapped[str | None] = mapped_column(String(8))
+    charity_number: Mapped[str | None] = mapped_column(String(10))
+    address_line_1: Mapped[str | None] = mapped_column(String(200))
+    address_line_2: Mapped[str | None] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    website: Mapped[str | None] = mapped_column(String(300))
+    is_sme: Mapped[bool | None] = mapped_column(Boolean)
+    details_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     members = relationship(
         "OrganisationMember", back_populates="organisation", cascade="all, delete-orphan"
+    )
+    region_links = relationship(
+        "OrganisationRegion", cascade="all, delete-orphan", lazy="selectin"
     )
 
     @property
     def display_name(self) -> str:
         return self.trading_name or self.legal_name
+
+    @property
+    def regions(self) -> list[str]:
+        from portal.models.profiles import REGION_CODES
+
+        return sorted((r.region for r in self.region_links), key=REGION_CODES.index)
+
+    @property
+    def details_complete(self) -> bool:
+        """True once the organisation details page has been completed (the pool
+        application task list uses this)."""
+        from portal.models.profiles import (
+            KIND_REQUIRES_CHARITY_NUMBER,
+            KIND_REQUIRES_COMPANY_NUMBER,
+        )
+
+        if not (self.kind and self.address_line_1 and self.town and self.postcode):
+            return False
+        if self.is_sme is None or not self.region_links:
+            return False
+        if self.kind in KIND_REQUIRES_COMPANY_NUMBER and not self.companies_house_number:
+            return False
+        return not (self.kind in KIND_REQUIRES_CHARITY_NUMBER and not self.charity_number)
+
+    def can_edit_details(self, user: User | None) -> bool:
+        return self.can_manage_team(user)
 
     def has_member(self, user: User | None) -> bool:
         return bool(
