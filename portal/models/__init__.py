@@ -17,6 +17,15 @@ from portal.models.base import UTCDateTime, utcnow
 from portal.models.categories import ServiceCategory
 from portal.models.document import Document, ScanResult
 from portal.models.outbox import OutboxEmail, OutboxStatus
+from portal.models.pool import (
+    ApplicationCategory,
+    ApplicationEvidence,
+    DeclarationAnswer,
+    DeclarationQuestion,
+    MembershipEvent,
+    PoolApplication,
+    PoolMembership,
+)
 from portal.models.profiles import (
     DirectoryConsent,
     ExpertiseTag,
@@ -29,11 +38,16 @@ from portal.models.profiles import (
 )
 
 __all__ = [
+    "ApplicationCategory",
+    "ApplicationEvidence",
     "AuditEvent",
     "AuditHead",
+    "DeclarationAnswer",
+    "DeclarationQuestion",
     "DirectoryConsent",
     "Document",
     "ExpertiseTag",
+    "MembershipEvent",
     "OrgRole",
     "Organisation",
     "OrganisationInvitation",
@@ -43,6 +57,8 @@ __all__ = [
     "OutboxStatus",
     "Partnership",
     "PartnershipStatus",
+    "PoolApplication",
+    "PoolMembership",
     "RecoveryCode",
     "ReviewerCompetence",
     "ReviewerProfile",
