@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import BinaryIO, Protocol
+from urllib.parse import quote
 
 from flask import Flask
 
 
 class StorageError(Exception):
     """The store could not be reached or refused the operation."""
+
+
+def attachment_disposition(filename: str) -> str:
+    """`Content-Disposition: attachment` with the original name, safe for any name.
+
+    A plain-ASCII `filename=` for old clients (anything awkward becomes `_`) and an RFC 5987
+    `filename*=` with the exact UTF-8 name. Quotes, backslashes, control characters and
+    path separators can never break out of the header.
+    """
+    name = "".join(ch for ch in filename if unicodedata.category(ch)[0] != "C")
+    name = name.replace("/", "_").replace("\\", "_").strip() or "download"
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r'[^A-Za-z0-9 ._()+,-]', "_", fallback).strip()
+    if not fallback or fallback.startswith("."):
+        fallback = f"download{fallback}"
+    encoded = quote(name, safe="")
+    return f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{encoded}'
+
+
+def serving_type(content_type: str) -> str:
+    """The Content-Type to send: text is always declared UTF-8 (the upload checked it)."""
+    if content_type.startswith("text/") and "charset" not in content_type:
+        return f"{content_type}; charset=utf-8"
+    return content_type
 
 
 class Storage(Protocol):
