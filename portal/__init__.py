@@ -102,6 +102,10 @@ def create_app(
     templating.init_app(app)
     errors.init_app(app)
 
+    from portal import outbox
+
+    outbox.init_app(app)  # development: deliver mail right after the commit
+
     _register_blueprints(app)
 
     from portal import cli
