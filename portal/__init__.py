@@ -13,7 +13,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, INSTANCE_PATH, PROJECT_ROOT, Config, development_secret_key
-from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.extensions import mail as mail_extension  # `mail` is also the portal.mail module
 
 
 def _load_config(app: Flask, config: type[Config] | str | None, overrides: Mapping | None):
@@ -42,8 +43,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
     from portal.main.routes import bp as main_bp
+    from portal.teams import bp as teams_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, teams_bp):
         app.register_blueprint(blueprint)
 
 
@@ -84,7 +86,7 @@ def create_app(
     database.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    mail.init_app(app)
+    mail_extension.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 

@@ -1,0 +1,230 @@
+"""Team pages. Thin: parse the form, call one service function, commit once."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.access import org_owner_required, supplier_required
+from portal.extensions import db, limiter
+from portal.services import teams as service
+from portal.teams import bp
+from portal.teams.forms import (
+    ConfirmForm,
+    InviteForm,
+    JoinForm,
+    JoinRegisterForm,
+    LeaveForm,
+    RoleForm,
+)
+
+
+def _refused(form, error: service.TeamError) -> None:
+    """Show a service refusal on the form: next to its field, or at the top."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        # Not about one answer: the error summary links to the button.
+        field = form.submit
+    field.errors = [*field.errors, error.message]
+
+
+def _member_or_404(member_id: int):
+    try:
+        return service.member_of(current_user, member_id)
+    except service.NotInTeam:
+        abort(404)
+
+
+@bp.get("/")
+@supplier_required
+def team():
+    view = service.team_of(current_user)
+    return render_template(
+        "teams/team.html",
+        view=view,
+        is_owner=view.organisation.can_manage_team(current_user),
+        invitation_is_open=service.invitation_is_open,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@org_owner_required
+@limiter.limit("30 per hour", methods=["POST"])
+def invite():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invitation = service.invite(current_user, form.email.data)
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(f"Invitation sent to {invitation.email}", "success")
+            return redirect(url_for("teams.team"))
+    return render_template("teams/invite.html", form=form)
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@org_owner_required
+def revoke_invitation(invitation_id: int):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.revoke_invitation(current_user, invitation_id)
+    except service.NotInTeam:
+        abort(404)
+    except service.TeamError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("teams.team"))
+    db.session.commit()
+    flash("Invitation withdrawn", "success")
+    return redirect(url_for("teams.team"))
+
+
+@bp.route("/members/<int:member_id>/remove", methods=["GET", "POST"])
+@org_owner_required
+def remove_member(member_id: int):
+    member = _member_or_404(member_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name = member.user.name
+        try:
+            service.remove_member(current_user, member_id)
+        except service.NotInTeam:
+            abort(404)
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(f"{name} has been removed from your team", "success")
+            return redirect(url_for("teams.team"))
+    return render_template("teams/remove.html", form=form, member=member)
+
+
+@bp.route("/members/<int:member_id>/role", methods=["GET", "POST"])
+@org_owner_required
+def member_role(member_id: int):
+    member = _member_or_404(member_id)
+    form = RoleForm(role=member.role) if request.method == "GET" else RoleForm()
+    if form.validate_on_submit():
+        try:
+            service.change_role(current_user, member_id, form.role.data)
+        except service.NotInTeam:
+            abort(404)
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            role = "an owner" if form.role.data == "owner" else "a member"
+            flash(f"{member.user.name} is now {role}", "success")
+            return redirect(url_for("teams.team"))
+    return render_template("teams/role.html", form=form, member=member)
+
+
+@bp.route("/members/<int:member_id>/transfer", methods=["GET", "POST"])
+@org_owner_required
+def transfer(member_id: int):
+    member = _member_or_404(member_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            service.transfer_ownership(current_user, member_id)
+        except service.NotInTeam:
+            abort(404)
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(f"{member.user.name} is now the owner. You are a member", "success")
+            return redirect(url_for("teams.team"))
+    return render_template("teams/transfer.html", form=form, member=member)
+
+
+@bp.route("/leave", methods=["GET", "POST"])
+@supplier_required
+def leave():
+    form = LeaveForm()
+    organisation = current_user.organisation
+    if form.validate_on_submit():
+        if form.confirm.data != "yes":
+            return redirect(url_for("teams.team"))
+        try:
+            service.leave(current_user)
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(f"You have left {organisation.display_name}", "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("teams/leave.html", form=form, organisation=organisation)
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def invitation(token: str):
+    try:
+        invitation = service.find_invitation(token)
+    except service.InvitationProblem as problem:
+        status = 404 if problem.reason == "unknown" else 410
+        return render_template("teams/invitation_problem.html", reason=problem.reason), status
+
+    if current_user.is_authenticated:
+        return _accept_signed_in(token, invitation)
+
+    if service.existing_account_for(invitation) is not None:
+        return render_template(
+            "teams/invitation_sign_in.html",
+            invitation=invitation,
+            sign_in_url=url_for("auth.sign_in", next=url_for("teams.invitation", token=token)),
+        )
+
+    form = JoinRegisterForm()
+    if form.validate_on_submit():
+        try:
+            service.register_from_invitation(token, form.name.data, form.password.data)
+        except service.InvitationProblem as problem:
+            db.session.rollback()
+            return render_template("teams/invitation_problem.html", reason=problem.reason), 410
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Your account is ready and you have joined {invitation.organisation.display_name}."
+                " Sign in to continue",
+                "success",
+            )
+            return redirect(url_for("auth.sign_in"))
+    return render_template("teams/invitation_register.html", form=form, invitation=invitation)
+
+
+def _accept_signed_in(token: str, invitation):
+    problem = service.acceptance_problem(current_user, invitation)
+    form = JoinForm()
+    if problem:
+        return render_template(
+            "teams/invitation_refused.html", invitation=invitation, problem=problem
+        ), 403
+    if form.validate_on_submit():
+        try:
+            service.accept_as(current_user, token)
+        except service.InvitationProblem as problem:
+            db.session.rollback()
+            return render_template("teams/invitation_problem.html", reason=problem.reason), 410
+        except service.TeamError as error:
+            db.session.rollback()
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(f"You have joined {invitation.organisation.display_name}", "success")
+            return redirect(url_for("teams.team"))
+    return render_template("teams/invitation_join.html", form=form, invitation=invitation)
