@@ -48,6 +48,10 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, admin_bp, teams_bp):
         app.register_blueprint(blueprint)
 
+    from portal.pool import bp as pool_bp
+
+    app.register_blueprint(pool_bp)
+
 
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None

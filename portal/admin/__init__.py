@@ -7,3 +7,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Route modules register themselves on `bp` when imported.
 from portal.admin import routes  # noqa: E402,F401
 from portal.admin import outbox  # noqa: E402,F401
+from portal.admin import categories  # noqa: E402,F401

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models import document as _document
 from portal.models.base import UTCDateTime, utcnow
 
 
@@ -443,7 +444,10 @@ class PoolApplication(db.Model):
 
     # Access predicates: the one place that says who may do what with an application.
     def can_view(self, user) -> bool:
-        return self.organisation.has_member(user) or self.can_decide(user)
+        """Members of the organisation; commissioners once it has been submitted."""
+        if self.organisation.has_member(user):
+            return True
+        return self.first_submitted_at is not None and self.can_decide(user)
 
     def can_edit(self, user) -> bool:
         return self.organisation.has_member(user) and self.is_editable
@@ -566,6 +570,19 @@ class ApplicationEvidence(db.Model):
 
     def can_download(self, user) -> bool:
         return self.application.can_view(user)
+
+
+def _evidence_download_rule(document, user) -> bool:
+    """Pool documents: whoever may see the application they are evidence for."""
+    evidence = db.session.scalars(
+        db.select(ApplicationEvidence).where(ApplicationEvidence.document_id == document.id)
+    ).first()
+    return evidence is not None and evidence.can_download(user)
+
+
+# Documents in the "pool" area are downloadable by whoever may see their application.
+if hasattr(_document, "register_download_rule"):
+    _document.register_download_rule("pool", _evidence_download_rule)
 
 
 # --- Membership ------------------------------------------------------------------------
