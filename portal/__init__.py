@@ -52,6 +52,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(pool_bp)
 
+    from portal.profiles import bp as profiles_bp
+
+    app.register_blueprint(profiles_bp)
+
 
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None

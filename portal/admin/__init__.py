@@ -8,3 +8,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from portal.admin import routes  # noqa: E402,F401
 from portal.admin import outbox  # noqa: E402,F401
 from portal.admin import categories  # noqa: E402,F401
+from portal.admin import expertise  # noqa: E402,F401
