@@ -105,6 +105,20 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = False
+    # Flask-Limiter strings ("10 per minute", "5/hour;20/day"), per IP and per e-mail address.
+    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "10 per minute")
+    SIGN_IN_EMAIL_RATE_LIMIT = os.environ.get("SIGN_IN_EMAIL_RATE_LIMIT", "20 per hour")
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "10 per hour")
+    REGISTER_EMAIL_RATE_LIMIT = os.environ.get("REGISTER_EMAIL_RATE_LIMIT", "3 per hour")
+    RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per 15 minutes")
+    RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
+    SECOND_FACTOR_RATE_LIMIT = os.environ.get("SECOND_FACTOR_RATE_LIMIT", "10 per minute")
+    # Failed sign-ins (and second-factor codes) before an account is locked, and for how long.
+    LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
+    LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15)
+    # Base of the links in e-mails (https://host). Unset: the request's own host, which is
+    # safe only when TRUSTED_HOSTS is set.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
 
     # Passwords
     PASSWORD_HASH_PROFILE = "default"  # noqa: S105 - argon2-cffi RFC 9106 low-memory profile

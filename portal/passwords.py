@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher, profiles
@@ -27,8 +28,14 @@ def hasher() -> PasswordHasher:
     return _HASHERS[current_app.config.get("PASSWORD_HASH_PROFILE", "default")]
 
 
+def normalise(password: str) -> str:
+    """NFC, so the same password typed on two keyboards (composed or decomposed accents)
+    gives the same hash. Nothing is stripped: every character counts."""
+    return unicodedata.normalize("NFC", password)
+
+
 def hash_password(password: str) -> str:
-    return hasher().hash(password)
+    return hasher().hash(normalise(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -41,7 +48,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
             h.verify(_DUMMY_HASHES[profile], password)
         return False
     try:
-        return h.verify(password_hash, password)
+        return h.verify(password_hash, normalise(password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -55,9 +62,15 @@ class StrengthResult:
     ok: bool
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def message(self) -> str:
+        """All the problems as one error message for a form field."""
+        return " ".join(p if p.endswith(".") else p + "." for p in self.problems)
+
 
 def check_strength(password: str, user_inputs: list[str] | None = None) -> StrengthResult:
     problems: list[str] = []
+    password = normalise(password)
     if len(password) < MIN_LENGTH:
         problems.append(f"Password must be {MIN_LENGTH} characters or more")
     if len(password) > MAX_LENGTH:
@@ -69,6 +82,6 @@ def check_strength(password: str, user_inputs: list[str] | None = None) -> Stren
     if result["score"] < MIN_SCORE:
         feedback = result.get("feedback") or {}
         warning = feedback.get("warning")
-        problems.append("Password is too easy to guess" + (f": {warning}" if warning else ""))
+        problems.append("Password is too easy to guess" + (f". {warning}" if warning else ""))
         problems.extend(feedback.get("suggestions") or [])
     return StrengthResult(not problems, problems)
