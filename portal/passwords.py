@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -68,6 +69,22 @@ class StrengthResult:
         return " ".join(p if p.endswith(".") else p + "." for p in self.problems)
 
 
+def _words(values: list[str]) -> list[str]:
+    """The person's own details, whole and in parts (ann.smith@smith-reviews.org gives
+    ann, smith, reviews ...), for zxcvbn to treat as easy to guess."""
+    words: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        value = value.lower()
+        words.add(value)
+        words.update(part for part in re.split(r"[\W_]+", value) if len(part) >= 3)
+        if "@" in value:
+            local, _, domain = value.partition("@")
+            words.update({local, domain, domain.split(".")[0]})
+    return sorted(words)
+
+
 def check_strength(password: str, user_inputs: list[str] | None = None) -> StrengthResult:
     problems: list[str] = []
     password = normalise(password)
@@ -78,7 +95,7 @@ def check_strength(password: str, user_inputs: list[str] | None = None) -> Stren
     if problems:
         return StrengthResult(False, problems)
     # zxcvbn is slow on very long input and gains nothing past 100 characters.
-    result = zxcvbn(password[:100], user_inputs=[u for u in (user_inputs or []) if u])
+    result = zxcvbn(password[:100], user_inputs=_words(user_inputs or []))
     if result["score"] < MIN_SCORE:
         feedback = result.get("feedback") or {}
         warning = feedback.get("warning")

@@ -17,11 +17,16 @@ from portal.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _email_field(label: str = "Email address", description: str = "") -> StringField:
     return StringField(
         label,
         description=description,
         widget=GovTextInput(),
+        filters=[_strip],
         validators=[
             InputRequired(message="Enter your email address"),
             Length(max=320, message="Email address must be 320 characters or fewer"),
@@ -69,8 +74,6 @@ class StrongPasswordMixin:
             field = getattr(self, name, None)
             if field is not None and field.data:
                 values.append(field.data)
-                if name == "email" and "@" in field.data:
-                    values.extend(field.data.split("@"))
         return values + list(getattr(self, "extra_inputs", []))
 
     def validate_password(self, field):
