@@ -18,6 +18,7 @@ from tests.fixtures.users import OrganisationFactory, make_supplier
 from tests.pool_support import (
     category,
     complete_details,
+    make_application,
     passing_answers_form,
     pdf_upload,
 )
@@ -113,3 +114,257 @@ def test_full_journey_to_submission(client, owner):
     )
     assert response.status_code == 302
     assert len(application.categories) == 2
+
+
+# --- bad input: a clear message and nothing saved ----------------------------------------
+
+
+@pytest.fixture
+def draft(client, owner) -> PoolApplication:
+    return start(client)
+
+
+def test_one_open_application_per_organisation(client, owner, draft):
+    response = client.post("/pool/apply", follow_redirects=True)
+    assert b"already has an application in progress" in response.data
+    assert count(PoolApplication) == 1
+
+
+def test_the_database_refuses_a_second_open_application(owner, draft, session):
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(PoolApplication(organisation_id=draft.organisation_id))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({}, b"Select at least one service category"),
+        ({"categories": "999"}, b"Select service categories from the list"),
+        ({"categories": "abc"}, b"Select service categories from the list"),
+    ],
+)
+def test_categories_bad_input(client, draft, data, message):
+    response = client.post(f"/pool/apply/{draft.id}/categories", data=data)
+    assert response.status_code == 400
+    assert message in response.data
+    assert b"govuk-error-summary" in response.data
+    assert draft.categories == []
+
+
+def test_a_closed_category_cannot_be_chosen(client, draft):
+    closed = category(2)
+    closed.is_open = False
+    db.session.commit()
+    page = client.get(f"/pool/apply/{draft.id}/categories")
+    assert closed.name.encode() not in page.data
+    response = client.post(f"/pool/apply/{draft.id}/categories",
+                           data={"categories": [category(1).id, closed.id]})
+    assert response.status_code == 400
+    assert b"is closed to new applications" in response.data
+    assert draft.categories == []
+
+
+def test_a_category_already_held_cannot_be_chosen(client, draft):
+    from tests.pool_support import make_membership
+
+    make_membership(draft.organisation, number=1)
+    response = client.post(f"/pool/apply/{draft.id}/categories",
+                           data={"categories": [category(1).id]})
+    assert response.status_code == 400
+    assert b"already a member" in response.data
+
+
+def test_another_organisations_application_is_404(client, draft):
+    other = make_application(OrganisationFactory(), status="draft")
+    for path in ("", "/categories", "/declarations", "/evidence", "/check", "/withdraw"):
+        assert client.get(f"/pool/apply/{other.id}{path}").status_code == 404
+    assert client.post(f"/pool/apply/{other.id}/categories",
+                       data={"categories": [category(3).id]}).status_code == 404
+    assert client.post(f"/pool/apply/{other.id}/submit").status_code == 404
+    assert client.post(f"/pool/apply/{other.id}/withdraw").status_code == 404
+    evidence_id = other.evidence[0].id
+    assert client.post(
+        f"/pool/apply/{other.id}/evidence/{evidence_id}/remove"
+    ).status_code == 404
+    # Another organisation's evidence id against my own application: 404 as well.
+    assert client.post(
+        f"/pool/apply/{draft.id}/evidence/{evidence_id}/remove"
+    ).status_code == 404
+    assert len(other.evidence) == 2
+    assert [c.category_id for c in other.categories] == [category(1).id]
+
+
+def _with_category(client, draft, number=1):
+    client.post(f"/pool/apply/{draft.id}/categories", data={"categories": [category(number).id]})
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("q_conviction_fraud_corruption"), b"Select yes or no"),
+        (lambda d: d.update(q_conviction_fraud_corruption="maybe"), b"Select yes or no"),
+        (lambda d: d.update(q_conviction_fraud_corruption="yes"), b"Give details for this answer"),
+        (lambda d: d.update(q_conviction_fraud_corruption="yes",
+                            q_conviction_fraud_corruption_details="x" * 2001),
+         b"Details must be 2000 characters or fewer"),
+        (lambda d: d.update(q_indemnity_amount=""), b"Enter the amount of cover in pounds"),
+        (lambda d: d.update(q_indemnity_amount="lots"), b"in whole pounds"),
+        (lambda d: d.update({"q_indemnity_expiry-month": "13"}), b"Enter a real date"),
+        (lambda d: d.update({"q_indemnity_expiry-year": "27"}), b"Enter a real date"),
+        (lambda d: d.pop("q_indemnity_expiry-day"), b"Enter a real date"),
+    ],
+)
+def test_declarations_bad_input(client, draft, change, message):
+    _with_category(client, draft)
+    data = passing_answers_form()
+    change(data)
+    response = client.post(f"/pool/apply/{draft.id}/declarations", data=data)
+    assert response.status_code == 400
+    assert message in response.data
+    assert b"There is a problem" in response.data
+    assert count(DeclarationAnswer) == 0
+    assert draft.declarations_saved_at is None
+
+
+def test_declarations_are_assessed_by_their_rules(client, draft):
+    data = passing_answers_form()
+    data.update(
+        q_conviction_fraud_corruption="yes",
+        q_conviction_fraud_corruption_details="A conviction in 2019, spent.",
+        q_conflict_of_interest="yes",
+        q_conflict_of_interest_details="Part-time contract with a council.",
+        q_indemnity_amount="250000",
+    )
+    response = client.post(f"/pool/apply/{draft.id}/declarations", data=data)
+    assert response.status_code == 302
+    results = {a.question.key: a.assessment for a in draft.answers}
+    assert results["conviction_fraud_corruption"] == "fail"
+    assert results["conflict_of_interest"] == "needs_judgement"
+    assert results["indemnity_amount"] == "needs_judgement"
+    assert results["dbs_checks"] == "pass"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"kind": "cv", "description": "Jo"}, b"Select the service category"),
+        ({"category": "999", "kind": "cv", "description": "Jo"},
+         b"Select a service category from your application"),
+        ({"category": "CAT", "kind": "cv", "description": "Jo"},
+         b"Select a service category from your application"),
+        ({"category": "C1", "kind": "photo", "description": "Jo"},
+         b"Select CV or sample of published work"),
+        ({"category": "C1", "kind": "cv", "description": ""}, b"Enter a description"),
+        ({"category": "C1", "kind": "cv", "description": "x" * 201},
+         b"200 characters or fewer"),
+        ({"category": "C1", "kind": "cv", "description": "Jo"}, b"Select a file"),
+        ({"category": "C1", "kind": "cv", "description": "Jo",
+          "file": (__import__("io").BytesIO(b"MZ not a pdf"), "cv.exe")}, b"must be a"),
+        ({"category": "C1", "kind": "cv", "description": "Jo",
+          "file": (__import__("io").BytesIO(b"plain text"), "cv.pdf")},
+         b"not a real .pdf file"),
+    ],
+)
+def test_evidence_bad_input(client, draft, data, message):
+    _with_category(client, draft)
+    from portal.models.document import Document
+
+    data = dict(data)
+    if data.get("category") == "C1":
+        data["category"] = category(1).id
+    response = client.post(f"/pool/apply/{draft.id}/evidence", data=data,
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert message in response.data
+    assert count(ApplicationEvidence) == 0
+    assert count(Document) == 0
+
+
+def test_evidence_for_a_category_not_on_the_application(client, draft):
+    _with_category(client, draft, 1)
+    response = client.post(
+        f"/pool/apply/{draft.id}/evidence",
+        data={"category": category(2).id, "kind": "cv", "description": "Jo",
+              "file": pdf_upload()},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert count(ApplicationEvidence) == 0
+
+
+def test_submit_refused_until_every_task_is_done(client, draft):
+    _with_category(client, draft)
+    response = client.post(f"/pool/apply/{draft.id}/submit", follow_redirects=True)
+    assert b"Answer every declaration" in response.data
+    db.session.refresh(draft)
+    assert draft.status == "draft"
+    assert draft.submitted_at is None
+
+
+def test_submit_refused_without_organisation_details(client, sign_in):
+    organisation = OrganisationFactory()
+    user = make_supplier(organisation, role="owner")
+    sign_in(user)
+    application = make_application(organisation, status="draft")
+    response = client.post(f"/pool/apply/{application.id}/submit", follow_redirects=True)
+    assert b"Complete your organisation details" in response.data
+    db.session.refresh(application)
+    assert application.status == "draft"
+
+
+def test_submit_refused_when_a_chosen_category_has_closed(client, owner):
+    application = make_application(owner.organisation, status="draft")
+    category(1).is_open = False
+    db.session.commit()
+    response = client.post(f"/pool/apply/{application.id}/submit", follow_redirects=True)
+    assert b"is closed to new applications" in response.data
+    db.session.refresh(application)
+    assert application.status == "draft"
+
+
+def test_only_an_owner_submits(client, sign_in):
+    organisation = OrganisationFactory()
+    complete_details(organisation)
+    member = make_supplier(organisation, role="member")
+    sign_in(member)
+    application = make_application(organisation, status="draft")
+    assert b"Only an owner" in client.get(f"/pool/apply/{application.id}/check").data
+    response = client.post(f"/pool/apply/{application.id}/submit", follow_redirects=True)
+    assert b"Only an owner of your organisation can submit" in response.data
+    db.session.refresh(application)
+    assert application.status == "draft"
+
+
+def test_withdraw_before_a_decision(client, owner):
+    application = make_application(owner.organisation)
+    page = client.get(f"/pool/apply/{application.id}/withdraw")
+    assert page.status_code == 200
+    response = client.post(f"/pool/apply/{application.id}/withdraw")
+    assert response.status_code == 302
+    db.session.refresh(application)
+    assert application.status == "withdrawn"
+    assert {c.decision for c in application.categories} == {"withdrawn"}
+    assert db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.template == "pool_withdrawn")
+    ).all()
+    # A new application can start now; the withdrawn one cannot be withdrawn again.
+    assert client.post("/pool/apply").status_code == 302
+    assert count(PoolApplication) == 2
+    response = client.post(f"/pool/apply/{application.id}/withdraw", follow_redirects=True)
+    assert b"You cannot withdraw this application" in response.data
+
+
+def test_decided_application_cannot_be_withdrawn_or_changed(client, owner):
+    application = make_application(owner.organisation, status="rejected")
+    response = client.post(f"/pool/apply/{application.id}/withdraw")
+    assert response.status_code == 302
+    db.session.refresh(application)
+    assert application.status == "rejected"
+    response = client.post(f"/pool/apply/{application.id}/declarations",
+                           data=passing_answers_form())
+    assert response.status_code == 302
+    assert client.get(f"/pool/apply/{application.id}").status_code == 200

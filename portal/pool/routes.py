@@ -171,7 +171,9 @@ def categories(application_id: int):
         return application
     offered = service.offered_categories(application)
     form = CategoriesForm()
-    form.categories.choices = [(c.id, f"{c.number}. {c.name}") for c in offered]
+    # Validate against every category so the service can say why one is refused
+    # (closed, already held); show only the ones on offer.
+    form.categories.choices = [(c.id, c.name) for c in _categories()]
     if request.method == "GET":
         form.categories.data = [c.category_id for c in application.categories]
     if form.validate_on_submit():
@@ -184,6 +186,7 @@ def categories(application_id: int):
             db.session.commit()
             return redirect(url_for("pool.application", application_id=application.id))
     decided = {c.category_id for c in application.categories if c.is_final}
+    form.categories.choices = [(c.id, f"{c.number}. {c.name}") for c in offered]
     return render_template(
         "pool/categories.html",
         application=application,
