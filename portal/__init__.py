@@ -42,11 +42,13 @@ def _register_blueprints(app: Flask) -> None:
     # Each area is a blueprint package with its own routes; add new ones here.
     from portal.admin import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.documents.routes import bp as documents_bp
     from portal.main.routes import bp as main_bp
     from portal.teams import bp as teams_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, teams_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(documents_bp)
 
     from portal.pool import bp as pool_bp
 

@@ -37,3 +37,18 @@ class Document(db.Model):
     scan_result: Mapped[str] = mapped_column(String(20), default=ScanResult.NOT_SCANNED)
 
     uploaded_by = relationship("User")
+
+    def can_download(self, user) -> bool:
+        """Who may fetch the file. The one place this is decided.
+
+        For now: the person who uploaded it, and admins. When documents belong to
+        something (a bid, an application, a deliverable), this will ask that owner
+        instead, and the admin fallback must go where the owner says so (sealed bids
+        stay sealed from every panel role until the commission is opened)."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        if not user.is_active:
+            return False
+        if self.uploaded_by_id is not None and self.uploaded_by_id == user.id:
+            return True
+        return bool(user.is_admin)

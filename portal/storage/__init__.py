@@ -23,7 +23,11 @@ def attachment_disposition(filename: str) -> str:
     """
     name = "".join(ch for ch in filename if unicodedata.category(ch)[0] != "C")
     name = name.replace("/", "_").replace("\\", "_").strip() or "download"
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    # é -> e (its accent is dropped); anything else outside ASCII -> _
+    fallback = "".join(
+        ch if ch.isascii() else ("" if unicodedata.combining(ch) else "_")
+        for ch in unicodedata.normalize("NFKD", name)
+    )
     fallback = re.sub(r'[^A-Za-z0-9 ._()+,-]', "_", fallback).strip()
     if not fallback or fallback.startswith("."):
         fallback = f"download{fallback}"

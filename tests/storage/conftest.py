@@ -2,11 +2,11 @@ import pytest
 
 
 @pytest.fixture(params=["local", "s3"])
-def storage_app(request):
+def storage_app(request, app):
     """The test app on each storage backend in turn (S3: a real ministack server)."""
     if request.param == "s3":
         return request.getfixturevalue("s3_app")
-    return request.getfixturevalue("app")
+    return app
 
 
 @pytest.fixture(params=["local", "s3"])

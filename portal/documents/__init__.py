@@ -1,0 +1,1 @@
+"""Document downloads (uploads happen inside each area's own forms)."""
