@@ -308,6 +308,7 @@ def test_cli_deliver_exits_zero_when_the_server_is_down(app, smtp_server, queue_
     result = app.test_cli_runner().invoke(args=["outbox", "deliver"])
     assert result.exit_code == 0, result.output
     assert "to retry 1" in result.output and "unreachable" in result.output
+    assert "#1: ConnectionRefusedError" in result.output  # the error, on standard error
 
 
 def test_cli_worker_once_and_max_loops(app, smtp_server, queue_test_email):

@@ -32,6 +32,8 @@ def deliver_command(limit: int) -> None:
     db.session.remove()  # no transaction of ours may hold the SQLite write lock
     report = deliver_due(limit=limit)
     click.echo(f"Outbox: {report}.")
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
 
 
 @contextmanager
@@ -78,6 +80,8 @@ def worker_command(interval: float, limit: int, once: bool, max_loops: int | Non
             else:
                 if report.attempted:
                     click.echo(f"Outbox: {report}.")
+                for error in report.errors:
+                    click.echo(f"  {error}", err=True)
             loops += 1
             if max_loops is not None and loops >= max_loops:
                 break
