@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from flask import abort
 
 from tests.fixtures.browser import (
     assert_keyboard_reaches,
@@ -14,7 +15,9 @@ from tests.fixtures.browser import (
     console_errors,
     csp_violations,
     screenshot,
+    sign_in_browser,
 )
+from tests.fixtures.users import make_staff
 
 pytestmark = pytest.mark.browser
 
@@ -48,6 +51,28 @@ def test_not_found_page_is_accessible(page):
     assert _h1(page) == "Page not found"
     assert_no_axe_violations(page)
     assert_skip_link_works(page)
+
+
+@pytest.fixture
+def abort_route(app):
+    def abort_with(code):
+        abort(code)
+
+    app.add_url_rule("/_test/abort/<int:code>", "test_abort", abort_with)
+
+
+def test_other_error_pages_are_accessible(page, abort_route):
+    for code, heading in [
+        (400, "Sorry, there is a problem with your request"),
+        (403, "You do not have permission to view this page"),
+        (405, "Sorry, that action is not allowed here"),
+        (413, "The file or form you sent is too large"),
+        (429, "Too many attempts"),
+    ]:
+        response = page.goto(f"/_test/abort/{code}")
+        assert response.status == code
+        assert _h1(page) == heading
+        assert_no_axe_violations(page)
 
 
 @pytest.fixture
@@ -107,3 +132,24 @@ def test_footer_links_lead_to_the_pages(page, link):
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).is_visible()
     assert csp_violations(page) == []
+
+
+def test_pages_reflow_on_a_narrow_screen(page):
+    """WCAG 1.4.10: usable at 320 CSS pixels wide without scrolling sideways, and the
+    service navigation's menu button works from the keyboard."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    for path in ("/", "/privacy", "/cookies", "/accessibility"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+    assert_no_axe_violations(page)
+
+    sign_in_browser(page, make_staff("admin"))
+    page.goto("/home")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    menu = page.get_by_role("button", name="Menu")
+    assert menu.is_visible()
+    menu.focus()
+    page.keyboard.press("Enter")
+    assert menu.get_attribute("aria-expanded") == "true"
+    assert page.get_by_role("link", name="Administration").is_visible()
+    assert_no_axe_violations(page)
