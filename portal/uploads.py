@@ -121,7 +121,10 @@ def _setting(name: str, default):
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
+    """25 MB, 1.5 MB, 10 KB: the limit as people read it."""
+    if n >= 1024 * 1024:
+        return f"{round(n / (1024 * 1024), 1):g} MB"
+    return f"{max(1, round(n / 1024)):g} KB"
 
 
 def clean_filename(filename: str | None) -> str:
