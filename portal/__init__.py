@@ -48,6 +48,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, admin_bp, teams_bp):
         app.register_blueprint(blueprint)
+    from portal.admin.users import staff_invite_bp
+
+    app.register_blueprint(staff_invite_bp)
     app.register_blueprint(documents_bp)
 
     from portal.pool import bp as pool_bp

@@ -9,3 +9,5 @@ from portal.admin import routes  # noqa: E402,F401
 from portal.admin import outbox  # noqa: E402,F401
 from portal.admin import categories  # noqa: E402,F401
 from portal.admin import expertise  # noqa: E402,F401
+from portal.admin import users  # noqa: E402,F401
+from portal.admin import partnerships  # noqa: E402,F401
