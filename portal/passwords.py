@@ -94,8 +94,9 @@ def check_strength(password: str, user_inputs: list[str] | None = None) -> Stren
         problems.append(f"Password must be {MAX_LENGTH} characters or fewer")
     if problems:
         return StrengthResult(False, problems)
-    # zxcvbn is slow on very long input and gains nothing past 100 characters.
-    result = zxcvbn(password[:100], user_inputs=_words(user_inputs or []))
+    # zxcvbn refuses input over 72 characters (and is slow on long input): judge the
+    # first 72, which is plenty to tell a strong password from a weak one.
+    result = zxcvbn(password[:72], user_inputs=_words(user_inputs or []))
     if result["score"] < MIN_SCORE:
         feedback = result.get("feedback") or {}
         warning = feedback.get("warning")

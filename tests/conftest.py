@@ -73,6 +73,7 @@ def _forget_request_state() -> None:
     that app context for test requests, so `g` would carry Flask-Login's cached user
     from one request into the next. Production gets a fresh `g` per request; so do we."""
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)  # Flask-WTF caches the session's token in g as well
 
 
 @pytest.fixture

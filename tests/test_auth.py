@@ -552,3 +552,14 @@ def test_staff_sign_in_goes_to_second_factor(client):
                                      next="/admin/")
     assert response.status_code == 302
     assert response.location.startswith("/second-factor?next=/admin/")
+
+
+def test_256_character_password_accepted(client):
+    password = ("quiet harbour lamps drift over seventeen crooked chimneys while "
+                "a violet kettle hums " * 4)[:256]
+    response = _register_supplier(client, password=password, confirm=password)
+    assert "Check your email" in response.text
+    user = _user("ann@example.org")
+    user.email_verified_at = utcnow()
+    db.session.commit()
+    assert sign_in_with_password(client, "ann@example.org", password).status_code == 302
