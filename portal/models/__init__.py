@@ -15,6 +15,16 @@ from portal.models.accounts import (
 from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import UTCDateTime, utcnow
 from portal.models.categories import ServiceCategory
+from portal.models.commissions import (
+    ClarificationQuestion,
+    Commission,
+    CommissionDocument,
+    CommissionReferenceCounter,
+    CommissionState,
+    CommissionVersion,
+    EvaluationCriterion,
+    Invitation,
+)
 from portal.models.document import Document, ScanResult
 from portal.models.outbox import OutboxEmail, OutboxStatus
 from portal.models.pool import (
@@ -42,11 +52,19 @@ __all__ = [
     "ApplicationEvidence",
     "AuditEvent",
     "AuditHead",
+    "ClarificationQuestion",
+    "Commission",
+    "CommissionDocument",
+    "CommissionReferenceCounter",
+    "CommissionState",
+    "CommissionVersion",
     "DeclarationAnswer",
     "DeclarationQuestion",
     "DirectoryConsent",
     "Document",
+    "EvaluationCriterion",
     "ExpertiseTag",
+    "Invitation",
     "MembershipEvent",
     "OrgRole",
     "Organisation",
