@@ -146,3 +146,14 @@ def test_presigned_url_is_never_logged(stored, caplog):
     assert caplog.records, "DEBUG logging from botocore was captured"
     assert signature not in caplog.text
     assert url not in caplog.text
+
+
+def test_missing_s3_server_fails_loudly(monkeypatch):
+    """No silent skip: without .venv-s3 the S3 tests fail and say what to run."""
+    from pathlib import Path
+
+    from tests.fixtures import s3server
+
+    monkeypatch.setattr(s3server, "MINISTACK", Path("/nonexistent/.venv-s3/bin/ministack"))
+    with pytest.raises(pytest.fail.Exception, match="Run `make s3server`"):
+        s3server.MinistackServer()
