@@ -492,7 +492,7 @@ class ApplicationCategory(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application = relationship("PoolApplication", back_populates="categories")
-    category = relationship("ServiceCategory", lazy="joined")
+    category = relationship("ServiceCategory", lazy="joined", innerjoin=True)
     decided_by = relationship("User")
 
     @property
@@ -524,7 +524,7 @@ class DeclarationAnswer(db.Model):
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     application = relationship("PoolApplication", back_populates="answers")
-    question = relationship("DeclarationQuestion", lazy="joined")
+    question = relationship("DeclarationQuestion", lazy="joined", innerjoin=True)
 
     @property
     def assessment_label(self) -> str:
@@ -562,7 +562,7 @@ class ApplicationEvidence(db.Model):
 
     application = relationship("PoolApplication", back_populates="evidence")
     category = relationship("ServiceCategory")
-    document = relationship("Document", lazy="joined")
+    document = relationship("Document", lazy="joined", innerjoin=True)
 
     @property
     def kind_label(self) -> str:
@@ -626,7 +626,7 @@ class PoolMembership(db.Model):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation = relationship("Organisation")
-    category = relationship("ServiceCategory", lazy="joined")
+    category = relationship("ServiceCategory", lazy="joined", innerjoin=True)
     application = relationship("PoolApplication", foreign_keys=[application_id])
     events = relationship(
         "MembershipEvent",

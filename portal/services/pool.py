@@ -622,7 +622,7 @@ def _admit(actor, application, entry, now, reason) -> PoolMembership:
         .where(PoolMembership.organisation_id == application.organisation_id)
         .where(PoolMembership.category_id == entry.category_id)
         .where(PoolMembership.status.in_(CURRENT_MEMBERSHIP_STATUSES))
-        .with_for_update()
+        .with_for_update(of=PoolMembership)
     ).first()
     if application.kind == ApplicationKind.RENEWAL and current is not None:
         _extend(actor, current, now, reason, application)
@@ -811,7 +811,7 @@ def expire_and_remind(now: datetime | None = None) -> tuple[int, int]:
         .where(PoolMembership.status.in_(CURRENT_MEMBERSHIP_STATUSES))
         .where(PoolMembership.expires_at <= now)
         .order_by(PoolMembership.id)
-        .with_for_update()
+        .with_for_update(of=PoolMembership)
     ).all()
     for membership in due:
         before = membership.status
@@ -835,7 +835,7 @@ def expire_and_remind(now: datetime | None = None) -> tuple[int, int]:
         .where(PoolMembership.expires_at > now)
         .where(PoolMembership.expires_at <= now + timedelta(days=REMINDER_DAYS))
         .order_by(PoolMembership.id)
-        .with_for_update()
+        .with_for_update(of=PoolMembership)
     ).all()
     for membership in due:
         membership.reminder_sent_at = now
