@@ -14,7 +14,15 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from sqlalchemy import select
-from wtforms import Form, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    Form,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from portal.access import staff_required
@@ -24,10 +32,14 @@ from portal.models import AuditEvent
 from portal.services import admin_users as service
 
 ROLE_CHOICES = [
-    ("admin", "Admin: accounts, roles, partnerships and the audit trail"),
-    ("commissioner", "Commissioner: runs the pool and publishes commissions"),
-    ("evaluator", "Evaluator: scores bids on commissions they are assigned to"),
+    SelectChoice("admin", "Admin: accounts, roles, partnerships and the audit trail"),
+    SelectChoice("commissioner", "Commissioner: runs the pool and publishes commissions"),
+    SelectChoice("evaluator", "Evaluator: scores bids on commissions they are assigned to"),
 ]
+
+
+def _choices(blank: str, options: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice("", blank), *(SelectChoice(k, v) for k, v in options.items())]
 
 
 class SearchForm(Form):
@@ -36,9 +48,9 @@ class SearchForm(Form):
     q = StringField("Name or email address", widget=GovTextInput(),
                     validators=[Length(max=service.MAX_QUERY_LENGTH)])
     role = SelectField("Role", widget=GovSelect(),
-                       choices=[("", "Any role"), *service.ROLE_FILTERS.items()])
+                       choices=_choices("Any role", service.ROLE_FILTERS))
     status = SelectField("Status", widget=GovSelect(),
-                         choices=[("", "Any status"), *service.STATUS_FILTERS.items()])
+                         choices=_choices("Any status", service.STATUS_FILTERS))
     submit = SubmitField("Search", widget=GovSubmitInput())
 
 

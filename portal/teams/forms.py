@@ -9,7 +9,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import PasswordField, RadioField, StringField, SubmitField
+from wtforms import PasswordField, RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 
@@ -57,7 +57,7 @@ class ConfirmForm(FlaskForm):
 class LeaveForm(FlaskForm):
     confirm = RadioField(
         "Are you sure you want to leave this organisation?",
-        choices=[("yes", "Yes, leave"), ("no", "No, stay")],
+        choices=[SelectChoice("yes", "Yes, leave"), SelectChoice("no", "No, stay")],
         widget=GovRadioInput(),
         validators=[InputRequired("Select yes if you want to leave the organisation")],
     )
@@ -68,8 +68,8 @@ class RoleForm(FlaskForm):
     role = RadioField(
         "Role",
         choices=[
-            ("owner", "Owner: manages the team and the organisation's details"),
-            ("member", "Member"),
+            SelectChoice("owner", "Owner: manages the team and the organisation's details"),
+            SelectChoice("member", "Member"),
         ],
         widget=GovRadioInput(),
         validators=[InputRequired("Select a role")],
