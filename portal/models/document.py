@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +22,17 @@ class ScanResult(enum.StrEnum):
 
 def new_document_id() -> str:
     return uuid.uuid4().hex
+
+
+# Areas whose documents belong to something else (an application, a bid...) register
+# who may download them: DOWNLOAD_RULES[area] = rule(document, user) -> bool. A rule
+# replaces the default (uploader or admin) for its area entirely, so an owner can also
+# keep panel roles out. Registered by the owning model module when it is imported.
+DOWNLOAD_RULES: dict[str, Callable[[Document, Any], bool]] = {}
+
+
+def register_download_rule(area: str, rule: Callable[[Document, Any], bool]) -> None:
+    DOWNLOAD_RULES[area] = rule
 
 
 class Document(db.Model):
@@ -49,6 +62,9 @@ class Document(db.Model):
             return False
         if not user.is_active:
             return False
+        rule = DOWNLOAD_RULES.get(self.area)
+        if rule is not None:
+            return bool(rule(self, user))
         if self.uploaded_by_id is not None and self.uploaded_by_id == user.id:
             return True
         return bool(user.is_admin)

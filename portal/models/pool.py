@@ -32,8 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models import document as _document
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.document import register_download_rule
 
 
 class ApplicationKind(enum.StrEnum):
@@ -581,8 +581,7 @@ def _evidence_download_rule(document, user) -> bool:
 
 
 # Documents in the "pool" area are downloadable by whoever may see their application.
-if hasattr(_document, "register_download_rule"):
-    _document.register_download_rule("pool", _evidence_download_rule)
+register_download_rule("pool", _evidence_download_rule)
 
 
 # --- Membership ------------------------------------------------------------------------
