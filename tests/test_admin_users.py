@@ -320,6 +320,23 @@ def test_deactivation_ends_sessions_at_once(app, client, admin):
     assert "admin.user_reactivated" in actions()
 
 
+def test_reset_second_factor(client, admin):
+    person = make_staff("evaluator", totp_secret="JBSWY3DPEHPK3PXP", totp_enabled_at=utcnow())
+    old_token = person.session_token
+    assert client.get(f"/admin/users/{person.id}").data.count(b"Reset authenticator app") == 1
+    assert client.get(f"/admin/users/{person.id}/reset-second-factor").status_code == 200
+    assert client.post(f"/admin/users/{person.id}/reset-second-factor").status_code == 302
+    db.session.expire_all()
+    assert person.totp_secret is None and person.totp_enabled_at is None
+    assert person.session_token != old_token
+    assert "auth.totp_reset" in actions()
+    assert any("authenticator" in m.subject for m in mail_to(person.email))
+    # Nothing to reset any more: refused with a message.
+    again = client.post(f"/admin/users/{person.id}/reset-second-factor")
+    assert again.status_code == 200
+    assert b"has not set up an authenticator app" in again.data
+
+
 def test_admin_cannot_deactivate_self(client, admin):
     response = client.post(f"/admin/users/{admin.id}/deactivate")
     assert response.status_code == 200

@@ -201,7 +201,7 @@ def test_new_person_registers_from_invitation(client, sign_in, owner):
     assert user.membership.role == "member"
     invitation = db.session.execute(select(OrganisationInvitation)).scalar_one()
     assert invitation.accepted_at is not None
-    assert {"user.registered", "organisation.member_joined"} <= set(actions())
+    assert {"auth.registered", "organisation.member_joined"} <= set(actions())
     assert any("has joined" in m.subject for m in mail_to(owner.email))
 
     # The link is single use.

@@ -233,6 +233,24 @@ def deactivate_user(user_id: int):
     return render_template("admin/users_deactivate.html", form=form, person=person)
 
 
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
+@staff_required("admin")
+def reset_second_factor(user_id: int):
+    person = _user_or_404(user_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_second_factor(current_user, user_id)
+        except service.AdminError as error:
+            db.session.rollback()
+            refused(form, error)
+        else:
+            db.session.commit()
+            flash(f"{person.name}'s authenticator app has been reset", "success")
+            return redirect(url_for("admin.user", user_id=user_id))
+    return render_template("admin/users_reset_second_factor.html", form=form, person=person)
+
+
 @bp.post("/users/<int:user_id>/reactivate")
 @staff_required("admin")
 def reactivate_user(user_id: int):

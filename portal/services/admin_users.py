@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -29,7 +28,8 @@ from portal.models import (
     UserRole,
     utcnow,
 )
-from portal.passwords import check_strength, hash_password
+from portal.passwords import hash_password
+from portal.services import accounts
 from portal.services.teams import TeamError, normalise_email
 from portal.tokens import ExpiredToken, InvalidToken, fingerprint, make_token, read_token
 
@@ -83,14 +83,6 @@ def _email(value: str) -> str:
         return normalise_email(value)
     except TeamError as error:
         raise AdminError(error.message, "email") from None
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for an e-mail; PUBLIC_BASE_URL, when set, decides the host."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def _lock_user(user_id: int) -> User:
@@ -268,7 +260,7 @@ def _send_staff_invitation(actor: User, user: User) -> None:
         user=user,
         inviter=actor,
         roles=sorted(user.roles),
-        link=external_url("staff_invite.accept", token=staff_invitation_token(user)),
+        link=accounts.external_url("staff_invite.accept", token=staff_invitation_token(user)),
         days=STAFF_INVITE_MAX_AGE // 86400,
     )
 
@@ -346,13 +338,15 @@ def accept_staff_invitation(token: str, password: str, now: datetime | None = No
     user = _lock_user(user.id)
     if user.password_hash is not None:  # the same link used twice at once
         raise StaffInvitationInvalid()
-    strength = check_strength(password or "", [user.email, user.name, *user.email.split("@")])
-    if not strength.ok:
-        raise AdminError(strength.problems[0], "password")
+    problem = accounts.password_problems(
+        password or "", [user.email, user.name, *user.email.split("@")]
+    )
+    if problem:
+        raise AdminError(problem, "password")
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.email_verified_at = user.email_verified_at or now  # the link reached the address
-    user.rotate_session_token()
+    accounts.end_sessions(user)
     audit.record("auth.staff_invitation_accepted", actor=user, obj=user)
     return user
 
@@ -402,7 +396,7 @@ def change_roles(actor: User, user_id: int, roles: Iterable[str]) -> User:
             added=added,
             removed=removed,
             needs_totp=bool(roles) and user.totp_enabled_at is None,
-            sign_in_url=external_url("auth.sign_in"),
+            sign_in_url=accounts.external_url("auth.sign_in"),
         )
     return user
 
@@ -421,7 +415,7 @@ def deactivate(actor: User, user_id: int, now: datetime | None = None) -> User:
     if user.is_admin and _active_admin_ids() <= {user.id}:
         raise AdminError("You cannot deactivate the last active admin")
     user.deactivated_at = now
-    user.rotate_session_token()
+    accounts.end_sessions(user)  # every session of the account ends at once
     audit.record("admin.user_deactivated", actor=actor, obj=user, data={"email": user.email})
     queue_email(
         user.email,
@@ -445,7 +439,24 @@ def reactivate(actor: User, user_id: int) -> User:
         "Your Reviewer Pool Portal account is active again",
         "account_reactivated",
         user=user,
-        sign_in_url=external_url("auth.sign_in"),
+        sign_in_url=accounts.external_url("auth.sign_in"),
+    )
+    return user
+
+
+def reset_second_factor(actor: User, user_id: int) -> User:
+    """Clear a lost authenticator: the person sets up a new one at their next sign-in
+    (their sessions end now)."""
+    user = _lock_user(user_id)
+    if user.totp_enabled_at is None and not user.totp_secret:
+        raise AdminError("This person has not set up an authenticator app")
+    accounts.reset_second_factor(actor, user)
+    queue_email(
+        user.email,
+        "Your authenticator app has been reset",
+        "second_factor_reset",
+        user=user,
+        sign_in_url=accounts.external_url("auth.sign_in"),
     )
     return user
 
@@ -480,7 +491,7 @@ def approve_partnership_member(actor: User, user_id: int, now: datetime | None =
         "partnership_approved",
         user=user,
         partnership=user.partnership,
-        sign_in_url=external_url("auth.sign_in"),
+        sign_in_url=accounts.external_url("auth.sign_in"),
     )
     return user
 
@@ -632,9 +643,9 @@ def create_admin(email: str, name: str | None, password: str) -> tuple[User, boo
     name = " ".join((name or "").split()) or (user.name if user else address.split("@")[0])
     if len(name) > MAX_NAME_LENGTH:
         raise AdminError(f"Name must be {MAX_NAME_LENGTH} characters or fewer", "name")
-    strength = check_strength(password or "", [address, name, *address.split("@")])
-    if not strength.ok:
-        raise AdminError("; ".join(strength.problems), "password")
+    problem = accounts.password_problems(password or "", [address, name, *address.split("@")])
+    if problem:
+        raise AdminError(problem, "password")
     now = utcnow()
     created = user is None
     if user is None:
@@ -649,7 +660,7 @@ def create_admin(email: str, name: str | None, password: str) -> tuple[User, boo
     user.email_verified_at = user.email_verified_at or now
     user.failed_login_count = 0
     user.locked_until = None
-    user.rotate_session_token()
+    accounts.end_sessions(user)
     db.session.flush()
     if not user.is_admin:
         user.staff_roles.append(UserRole(role=StaffRole.ADMIN))

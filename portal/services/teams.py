@@ -11,8 +11,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
-from flask import url_for
 from sqlalchemy import func, select
 
 from portal import audit
@@ -26,7 +24,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.passwords import check_strength, hash_password
+from portal.services import accounts
 from portal.tokens import hash_secret_token
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -58,17 +56,13 @@ class InvitationProblem(Exception):
 
 
 def normalise_email(value: str, field: str = "email") -> str:
-    """Check an address's syntax and return it in the form accounts store (lower case)."""
-    value = (value or "").strip()
-    if not value:
+    """Check an address's syntax and return it as accounts store it (lower case)."""
+    if not (value or "").strip():
         raise TeamError("Enter an email address", field)
     try:
-        result = validate_email(value, check_deliverability=False)
-    except EmailNotValidError:
-        raise TeamError(
-            "Enter an email address in the correct format, like name@example.com", field
-        ) from None
-    return result.normalized.lower()
+        return accounts.valid_email(value)
+    except accounts.AccountError as error:
+        raise TeamError(error.message, field) from None
 
 
 def _lock_organisation(organisation_id: int) -> Organisation:
@@ -261,7 +255,7 @@ def invite(actor: User, email: str, now: datetime | None = None) -> Organisation
         "team_invitation",
         inviter=actor,
         organisation=organisation,
-        link=url_for("teams.invitation", token=token, _external=True),
+        link=accounts.external_url("teams.invitation", token=token),
         expires_at=invitation.expires_at,
     )
     return invitation
@@ -356,7 +350,7 @@ def _join(user: User, invitation: OrganisationInvitation, now: datetime) -> Orga
             owner=owner,
             member=user,
             organisation=organisation,
-            link=url_for("teams.team", _external=True),
+            link=accounts.external_url("teams.team"),
         )
     return member
 
@@ -378,26 +372,18 @@ def register_from_invitation(
             "You already have an account with this email address. Sign in, then open the "
             "invitation link again"
         )
-    strength = check_strength(password or "", [invitation.email, name])
-    if not strength.ok:
-        raise TeamError(strength.problems[0], "password")
-
-    user = User(
-        email=invitation.email,
-        name=name,
-        password_hash=hash_password(password),
-        created_at=now,
-        email_verified_at=now,
-        password_changed_at=now,
-    )
-    db.session.add(user)
-    db.session.flush()
-    audit.record(
-        "user.registered",
-        actor=user,
-        obj=user,
-        data={"via": "organisation_invitation", "invitation_id": invitation.id},
-    )
+    try:
+        user = accounts.create_user(
+            email=invitation.email,
+            name=name,
+            password=password or "",
+            kind="supplier_invitation",
+            verified=True,  # the link reached the invited address
+            data={"invitation_id": invitation.id,
+                  "organisation_id": invitation.organisation_id},
+        )
+    except accounts.AccountError as error:
+        raise TeamError(error.message, error.field) from None
     _join(user, invitation, now)
     return user
 
@@ -562,6 +548,6 @@ def transfer_ownership(actor: User, member_id: int) -> OrganisationMember:
         member=target.user,
         organisation=organisation,
         actor=actor,
-        link=url_for("teams.team", _external=True),
+        link=accounts.external_url("teams.team"),
     )
     return target

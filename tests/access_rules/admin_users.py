@@ -21,6 +21,8 @@ ADMIN_ONLY = {"default": 403, "anonymous": 302}
 def build_world(world) -> None:
     # Ids and strings only: later requests may change or expire these rows.
     world.admin_target = make_staff("evaluator").id
+    world.admin_with_totp = make_staff("commissioner", totp_secret="JBSWY3DPEHPK3PXP",
+                                       totp_enabled_at=utcnow()).id
     world.admin_to_deactivate = UserFactory().id
     world.admin_deactivated = UserFactory(deactivated_at=utcnow()).id
     invited = User(email="invited.staff@panel.example", name="Invited Staff",
@@ -64,6 +66,9 @@ RULES = [
          admin=302),
     rule("admin.deactivate_user", args=_user("admin_to_deactivate"), **ADMIN_ONLY, admin=200),
     rule("admin.deactivate_user", "POST", args=_user("admin_to_deactivate"), **ADMIN_ONLY,
+         admin=302),
+    rule("admin.reset_second_factor", args=_user("admin_with_totp"), **ADMIN_ONLY, admin=200),
+    rule("admin.reset_second_factor", "POST", args=_user("admin_with_totp"), **ADMIN_ONLY,
          admin=302),
     rule("admin.reactivate_user", "POST", args=_user("admin_deactivated"), **ADMIN_ONLY,
          admin=302),
