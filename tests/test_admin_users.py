@@ -471,3 +471,33 @@ def test_default_password_fixture_still_signs_in():
     from portal.passwords import check_strength
 
     assert check_strength(DEFAULT_PASSWORD).ok
+
+
+def test_invited_staff_sign_in_and_are_sent_to_authenticator_set_up(client, admin):
+    """The whole journey: invitation, password, sign-in, TOTP enrolment, admin pages."""
+    import pyotp
+
+    client.post("/admin/users/invite",
+                data={"name": "Nia Newadmin", "email": "nia@panel.example", "roles": ["admin"]})
+    link = staff_link("nia@panel.example")
+    client.post("/sign-out")
+    client.post(link, data={"password": STRONG, "confirm_password": STRONG})
+    signed_in = client.post("/sign-in", data={"email": "nia@panel.example", "password": STRONG})
+    assert signed_in.status_code == 302
+    setup = client.get(signed_in.headers["Location"], follow_redirects=True)
+    assert b"authenticator" in setup.data.lower()
+    secret = re.search(rb"([A-Z2-7]{4}(?: [A-Z2-7]{4}){7})", setup.data).group(1)
+    code = pyotp.TOTP(secret.decode().replace(" ", "")).now()
+    enrolled = client.post("/second-factor/set-up", data={"code": code})
+    assert enrolled.status_code == 200
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_deactivated_person_cannot_sign_in(client, admin):
+    person = UserFactory(email="gone@example.org")
+    client.post(f"/admin/users/{person.id}/deactivate")
+    client.post("/sign-out")
+    response = client.post("/sign-in", data={"email": "gone@example.org",
+                                             "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200
+    assert b"deactivated" in response.data

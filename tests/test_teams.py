@@ -194,6 +194,10 @@ def test_new_person_registers_from_invitation(client, sign_in, owner):
         data={"name": "Jo Iner", "password": STRONG, "confirm_password": STRONG},
     )
     assert response.status_code == 302
+    # Signed in straight away, on the team page.
+    team_page = client.get(response.headers["Location"])
+    assert team_page.status_code == 200
+    assert b"Jo Iner" in team_page.data and b"(you)" in team_page.data
     user = db.session.execute(select(User).where(User.email == "joiner@example.org")).scalar_one()
     assert user.email_verified_at is not None
     assert user.password_hash and STRONG not in user.password_hash

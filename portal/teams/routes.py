@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal.access import org_owner_required, supplier_required
 from portal.extensions import db, limiter
+from portal.login import start_session
 from portal.services import teams as service
 from portal.teams import bp
 from portal.teams.forms import (
@@ -189,7 +190,7 @@ def invitation(token: str):
     form = JoinRegisterForm()
     if form.validate_on_submit():
         try:
-            service.register_from_invitation(token, form.name.data, form.password.data)
+            user = service.register_from_invitation(token, form.name.data, form.password.data)
         except service.InvitationProblem as problem:
             db.session.rollback()
             return render_template("teams/invitation_problem.html", reason=problem.reason), 410
@@ -198,12 +199,12 @@ def invitation(token: str):
             _refused(form, error)
         else:
             db.session.commit()
+            start_session(user)
             flash(
-                f"Your account is ready and you have joined {invitation.organisation.display_name}."
-                " Sign in to continue",
+                f"Your account is ready and you have joined {invitation.organisation.display_name}",
                 "success",
             )
-            return redirect(url_for("auth.sign_in"))
+            return redirect(url_for("teams.team"))
     return render_template("teams/invitation_register.html", form=form, invitation=invitation)
 
 
