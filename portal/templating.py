@@ -54,6 +54,7 @@ def navigation_items() -> list[dict]:
 def _role_links(user) -> list[tuple[str, str, bool]]:
     return [
         ("admin.index", "Administration", user.is_admin),
+        ("teams.team", "Your team", user.is_supplier),
     ]
 
 
