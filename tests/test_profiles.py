@@ -590,3 +590,55 @@ def test_remove_a_reviewer_withdraws_consent_and_erases_sensitive_data(client, s
     assert "Sam Reviewer" not in text(client.get("/organisation/reviewers"))
     event = last_event("reviewer.removed")
     assert event.data == {"consent_withdrawn": True, "sensitive_erased": True}
+
+
+# --- CV and sample of work ---------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_upload_download_and_remove_a_cv(client, sign_in):
+    import io
+
+    from portal.models import Document
+
+    owner = sign_in(make_supplier())
+    profile = make_profile(owner.organisation)
+    url = f"/organisation/reviewers/{profile.id}/documents"
+    assert client.get(url).status_code == 200
+    # No file: an error, nothing stored.
+    response = client.post(url, data={"slot": "cv"})
+    assert "Select a file to upload" in text(response)
+    # A file that lies about its type: refused, nothing stored or attached.
+    response = client.post(url, data={"slot": "cv", "file": (io.BytesIO(b"MZ\x90\x00" * 50),
+                                                             "cv.pdf")})
+    assert response.status_code in (400, 415, 422)
+    assert "There is a problem" in text(response)
+    # A slot not offered.
+    response = client.post(url, data={"slot": "passport", "file": (io.BytesIO(PDF), "cv.pdf")})
+    assert "Select an answer from the list" in text(response)
+    assert db.session.scalar(select(func.count(Document.id))) == 0
+
+    response = client.post(url, data={"slot": "cv", "file": (io.BytesIO(PDF), "my cv.pdf")})
+    assert response.status_code == 302
+    db.session.expire_all()
+    profile = db.session.get(ReviewerProfile, profile.id)
+    document = profile.cv_document
+    assert document.area == "profiles" and document.original_name == "my cv.pdf"
+    assert "my cv.pdf" in text(client.get(f"/organisation/reviewers/{profile.id}"))
+    assert client.get(f"/documents/{document.id}").data == PDF
+    assert "reviewer.document_attached" in audit_actions()
+
+    # Commissioners may download it; partnerships, evaluators and other suppliers may not.
+    for person, status in [(make_staff("commissioner"), 200), (make_staff("evaluator"), 404),
+                           (make_partnership_member(approved=True), 404),
+                           (make_supplier(OrganisationFactory()), 404)]:
+        sign_in(person)
+        assert client.get(f"/documents/{document.id}").status_code == status
+    sign_in(owner)
+    assert client.post(f"/organisation/reviewers/{profile.id}/documents/cv/remove"
+                       ).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ReviewerProfile, profile.id).cv_document_id is None
+    # A detached document belongs to nothing: nobody downloads it.
+    assert client.get(f"/documents/{document.id}").status_code == 404

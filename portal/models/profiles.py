@@ -29,6 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.document import register_download_rule
+
+# Documents (CVs and samples of work) uploaded for reviewer profiles are in this area.
+DOCUMENT_AREA = "profiles"
 
 
 def _in(column: str, values) -> str:
@@ -390,6 +394,16 @@ class ReviewerProfile(db.Model):
     def can_manage_consent(self, user) -> bool:
         return self.can_edit(user)
 
+    def can_download_documents(self, user) -> bool:
+        """CV and sample of work: members of the organisation, commissioners and admins.
+        Not partnerships (the directory shows the profile, not the CV) nor evaluators
+        (they see documents through the bids that name the reviewer)."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        if self._is_org_member(user):
+            return True
+        return not self.is_removed and bool(user.is_commissioner or user.is_admin)
+
     def __repr__(self) -> str:
         return f"<ReviewerProfile {self.id}>"
 
@@ -661,3 +675,18 @@ class DirectoryConsent(db.Model):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+
+def _profile_document_rule(document, user) -> bool:
+    """Documents in the profiles area: whoever may see the documents of the profile that
+    holds them as its CV or sample of work."""
+    profile = db.session.scalars(
+        db.select(ReviewerProfile).where(
+            (ReviewerProfile.cv_document_id == document.id)
+            | (ReviewerProfile.sample_document_id == document.id)
+        )
+    ).first()
+    return profile is not None and profile.can_download_documents(user)
+
+
+register_download_rule(DOCUMENT_AREA, _profile_document_rule)

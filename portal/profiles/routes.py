@@ -14,6 +14,7 @@ from portal.models.profiles import (
     CONSENT_TEXT_VERSION,
     DBS_TYPES,
     DIVERSITY_FIELDS,
+    DOCUMENT_AREA,
     ORGANISATION_KIND_LABELS,
     PROFESSIONAL_BACKGROUND_LABELS,
     REGION_LABELS,
@@ -27,6 +28,7 @@ from portal.profiles.forms import (
     CompetencesForm,
     ConfirmForm,
     ConsentForm,
+    DocumentForm,
     ExpertiseForm,
     OrganisationDetailsForm,
     PublicationForm,
@@ -35,6 +37,8 @@ from portal.profiles.forms import (
     WithdrawConsentForm,
 )
 from portal.services import profiles as service
+from portal.services.documents import store_upload
+from portal.uploads import UploadRejected
 
 LABELS = {
     "kinds": ORGANISATION_KIND_LABELS,
@@ -181,7 +185,6 @@ def reviewer(profile_id: int):
         can_view_sensitive=profile.can_view_sensitive(current_user),
         confirm_form=ConfirmForm(),
         withdraw_form=WithdrawConsentForm(),
-        documents_enabled=_documents_enabled(),
     )
 
 
@@ -458,10 +461,53 @@ def withdraw_consent(profile_id: int):
     return redirect(url_for("profiles.reviewer", profile_id=profile_id))
 
 
-def _documents_enabled() -> bool:
-    from flask import current_app
+# --- CV and sample of work -----------------------------------------------------------------
 
-    return "profiles.documents" in current_app.view_functions
+
+@bp.route("/reviewers/<int:profile_id>/documents", methods=["GET", "POST"])
+@supplier_required
+def documents(profile_id: int):
+    profile = _profile_or_404(profile_id)
+    form = DocumentForm()
+    status = 200
+    if form.validate_on_submit():
+        if not form.file.data or not getattr(form.file.data, "filename", ""):
+            form.file.errors.append("Select a file to upload")
+        else:
+            try:
+                document = store_upload(current_user, form.file.data, area=DOCUMENT_AREA)
+            except UploadRejected as rejected:
+                form.file.errors.append(rejected.message)
+                db.session.commit()  # keeps a document.infected audit event, nothing else
+                status = rejected.status
+            else:
+                try:
+                    service.attach_document(current_user, profile_id, form.slot.data, document)
+                except service.ProfileError as error:
+                    db.session.rollback()
+                    _refused(form, error)
+                except service.NotFound:
+                    abort(404)
+                else:
+                    db.session.commit()
+                    flash("Document uploaded", "success")
+                    return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+    return render_template("profiles/documents.html", form=form, profile=profile,
+                           confirm_form=ConfirmForm()), status
+
+
+@bp.post("/reviewers/<int:profile_id>/documents/<any(cv, sample):slot>/remove")
+@supplier_required
+def remove_document(profile_id: int, slot: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.detach_document(current_user, profile_id, slot)
+    except service.NotFound:
+        abort(404)
+    db.session.commit()
+    flash("Document removed", "success")
+    return redirect(url_for("profiles.reviewer", profile_id=profile_id))
 
 
 @bp.app_template_filter("region_names")

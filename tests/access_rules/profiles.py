@@ -8,7 +8,10 @@ organisation only: a member of the same organisation gets 403, anyone else 404.
 
 from __future__ import annotations
 
+import io
 from datetime import date
+
+from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
 from portal.models import (
@@ -18,8 +21,10 @@ from portal.models import (
     ReviewerRegion,
     ReviewerSensitiveData,
 )
-from portal.models.profiles import seed_expertise_tags
+from portal.models.profiles import DOCUMENT_AREA, seed_expertise_tags
 from tests.access_rules import rule
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _profile(organisation, name: str) -> int:
@@ -53,6 +58,16 @@ def build_world(world) -> None:
     db.session.add(publication)
     db.session.flush()
     world.publication_of_a = publication.id
+    # A CV on A's profile, stored through the upload pipeline.
+    from portal.services.documents import store_upload
+
+    cv = store_upload(
+        world.people["supplier_owner_a"],
+        FileStorage(stream=io.BytesIO(PDF), filename="alex-cv.pdf"),
+        area=DOCUMENT_AREA,
+    )
+    db.session.get(ReviewerProfile, world.profile_of_a).cv_document_id = cv.id
+    world.profile_cv_of_a = cv.id
     world.expertise_tag = db.session.query(ExpertiseTag).order_by(ExpertiseTag.id).first().id
     world.expertise_tag_to_retire = (
         db.session.query(ExpertiseTag).order_by(ExpertiseTag.id.desc()).first().id
@@ -147,3 +162,23 @@ RULES = [
          default=403, anonymous=302, admin=302),
     rule("admin.diversity_report", default=403, anonymous=302, admin=200),
 ]
+
+RULES += [
+    rule("profiles.documents", args=_a, **SUPPLIER, supplier_owner_a=200,
+         supplier_member_b=404),
+    # No file chosen: the form comes back with an error.
+    rule("profiles.documents", "POST", args=_a, data=lambda w: {"slot": "cv"}, **SUPPLIER,
+         supplier_owner_a=200, supplier_member_b=404),
+    # A has a CV but no sample yet: nothing to remove.
+    rule("profiles.remove_document", "POST", args=lambda w: {"profile_id": w.profile_of_a,
+                                                             "slot": "sample"},
+         **SUPPLIER, supplier_owner_a=404, supplier_member_b=404),
+    rule("profiles.remove_document", "POST", args=lambda w: {"profile_id": w.profile_of_a,
+                                                             "slot": "cv"}, case="cv",
+         **SUPPLIER, supplier_owner_a=302, supplier_member_b=404),
+
+]
+# Downloading the CV must be checked before the rule that removes it: put it first.
+RULES.insert(0, rule("documents.download", args=lambda w: {"document_id": w.profile_cv_of_a},
+                     case="reviewer CV", default=404, anonymous=302, supplier_owner_a=200,
+                     commissioner=200, admin=200))
