@@ -17,6 +17,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -91,7 +92,8 @@ class EvidenceForm(FlaskForm):
     kind = ChoiceRadio(
         "What is this document?",
         invalid_message="Select CV or sample of published work",
-        choices=[("cv", "CV of a reviewer"), ("sample", "Sample of published work")],
+        choices=[SelectChoice("cv", "CV of a reviewer"),
+                 SelectChoice("sample", "Sample of published work")],
         widget=GovRadioInput(),
         validators=[InputRequired("Select what the document is")],
     )
@@ -118,9 +120,9 @@ class DecisionForm(FlaskForm):
         "Decision",
         invalid_message="Select admit, reject or request changes",
         choices=[
-            ("admitted", "Admit to this category"),
-            ("rejected", "Reject"),
-            ("changes_requested", "Request changes"),
+            SelectChoice("admitted", "Admit to this category"),
+            SelectChoice("rejected", "Reject"),
+            SelectChoice("changes_requested", "Request changes"),
         ],
         widget=GovRadioInput(),
         validators=[InputRequired("Select admit, reject or request changes")],
@@ -177,7 +179,7 @@ class CategoryEditForm(FlaskForm):
     is_open = ChoiceRadio(
         "Is the category open to new applications?",
         invalid_message="Select whether the category is open",
-        choices=[("yes", "Yes, open"), ("no", "No, closed")],
+        choices=[SelectChoice("yes", "Yes, open"), SelectChoice("no", "No, closed")],
         widget=GovRadioInput(),
         validators=[InputRequired("Select whether the category is open")],
     )

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from portal.access import staff_required, supplier_required
 from portal.extensions import db
@@ -173,7 +174,7 @@ def categories(application_id: int):
     form = CategoriesForm()
     # Validate against every category so the service can say why one is refused
     # (closed, already held); show only the ones on offer.
-    form.categories.choices = [(c.id, c.name) for c in _categories()]
+    form.categories.choices = [SelectChoice(c.id, c.name) for c in _categories()]
     if request.method == "GET":
         form.categories.data = [c.category_id for c in application.categories]
     if form.validate_on_submit():
@@ -186,7 +187,7 @@ def categories(application_id: int):
             db.session.commit()
             return redirect(url_for("pool.application", application_id=application.id))
     decided = {c.category_id for c in application.categories if c.is_final}
-    form.categories.choices = [(c.id, f"{c.number}. {c.name}") for c in offered]
+    form.categories.choices = [SelectChoice(c.id, f"{c.number}. {c.name}") for c in offered]
     return render_template(
         "pool/categories.html",
         application=application,
@@ -296,7 +297,9 @@ def evidence(application_id: int):
         flash("Choose your service categories first.", "info")
         return redirect(url_for("pool.application", application_id=application.id))
     form = EvidenceForm()
-    form.category.choices = [(c.category_id, c.category.name) for c in open_entries]
+    form.category.choices = [
+        SelectChoice(c.category_id, c.category.name) for c in open_entries
+    ]
     status = 200
     if form.validate_on_submit():
         from portal.services.documents import store_upload
