@@ -61,6 +61,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(profiles_bp)
 
+    from portal.commissions import bp as commissions_bp
+
+    app.register_blueprint(commissions_bp)
+
 
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None

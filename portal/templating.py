@@ -55,12 +55,19 @@ def _role_links(user) -> list[tuple[str, str, bool]]:
     return [
         ("admin.index", "Administration", user.is_admin),
         ("teams.team", "Your team", user.is_supplier),
+        ("commissions.index", "Commissions", user.is_commissioner),
+        ("commissions.opportunities", "Opportunities", user.is_supplier),
     ]
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["uk_datetime"] = uk_datetime
     app.jinja_env.filters["uk_date"] = uk_date
+    from portal.markdown import render_markdown
+    from portal.ukdatetime import format_uk
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["uk_deadline"] = format_uk
 
     @app.context_processor
     def inject_globals():
