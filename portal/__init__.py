@@ -65,6 +65,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(commissions_bp)
 
+    from portal.bids import bp as bids_bp
+
+    app.register_blueprint(bids_bp)
+
 
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None

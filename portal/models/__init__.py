@@ -14,6 +14,16 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent, AuditHead
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.bids import (
+    Bid,
+    BidDocument,
+    BidExpense,
+    BidMilestone,
+    BidReceipt,
+    BidStatus,
+    BidTeamMember,
+    BidVersion,
+)
 from portal.models.categories import ServiceCategory
 from portal.models.commissions import (
     ClarificationQuestion,
@@ -24,6 +34,14 @@ from portal.models.commissions import (
     CommissionVersion,
     EvaluationCriterion,
     Invitation,
+)
+from portal.models.directory import (
+    DirectorySearchDocument,
+    Enquiry,
+    EnquiryBlock,
+    EnquiryMessage,
+    Shortlist,
+    ShortlistEntry,
 )
 from portal.models.document import Document, ScanResult
 from portal.models.outbox import OutboxEmail, OutboxStatus
@@ -52,6 +70,14 @@ __all__ = [
     "ApplicationEvidence",
     "AuditEvent",
     "AuditHead",
+    "Bid",
+    "BidDocument",
+    "BidExpense",
+    "BidMilestone",
+    "BidReceipt",
+    "BidStatus",
+    "BidTeamMember",
+    "BidVersion",
     "ClarificationQuestion",
     "Commission",
     "CommissionDocument",
@@ -61,7 +87,11 @@ __all__ = [
     "DeclarationAnswer",
     "DeclarationQuestion",
     "DirectoryConsent",
+    "DirectorySearchDocument",
     "Document",
+    "Enquiry",
+    "EnquiryBlock",
+    "EnquiryMessage",
     "EvaluationCriterion",
     "ExpertiseTag",
     "Invitation",
@@ -85,6 +115,8 @@ __all__ = [
     "ReviewerSensitiveData",
     "ScanResult",
     "ServiceCategory",
+    "Shortlist",
+    "ShortlistEntry",
     "StaffRole",
     "UTCDateTime",
     "User",
