@@ -99,7 +99,11 @@ def _lock_user(user_id: int) -> User:
 
 def _active_admin_ids(lock: bool = True) -> set[int]:
     """Ids of active admins. Locks the admin role rows, so two admins removing each
-    other's role at the same moment cannot leave the service without one."""
+    other's role at the same moment cannot leave the service without one.
+
+    Lock order, everywhere: these admin role rows first, then a user row. (Taking a user
+    row first deadlocks on PostgreSQL: a new role row's foreign key to the acting admin
+    needs a share lock on that admin's row, which the other transaction may hold.)"""
     rows = select(UserRole.user_id).where(UserRole.role == StaffRole.ADMIN)
     if lock:
         rows = rows.with_for_update()
@@ -356,21 +360,22 @@ def accept_staff_invitation(token: str, password: str, now: datetime | None = No
 
 def change_roles(actor: User, user_id: int, roles: Iterable[str]) -> User:
     roles = _clean_roles(roles)
+    # Any change without the admin role might remove it: take the admin lock first.
+    admins = _active_admin_ids() if StaffRole.ADMIN not in roles else set()
     user = _lock_user(user_id)
     before = sorted(user.roles)
     if roles == before:
         return user
     if roles:
         _refuse_staff_roles_for(user)
-    if StaffRole.ADMIN in before and StaffRole.ADMIN not in roles:
-        admins = _active_admin_ids()
-        if user.deactivated_at is None and admins <= {user.id}:
-            who = "your own" if user.id == actor.id else "their"
-            raise AdminError(
-                f"You cannot remove {who} admin role: there must always be another active "
-                "admin. Make someone else an admin first",
-                "roles",
-            )
+    removes_admin = StaffRole.ADMIN in before and StaffRole.ADMIN not in roles
+    if removes_admin and user.deactivated_at is None and admins <= {user.id}:
+        who = "your own" if user.id == actor.id else "their"
+        raise AdminError(
+            f"You cannot remove {who} admin role: there must always be another active "
+            "admin. Make someone else an admin first",
+            "roles",
+        )
     for role_row in list(user.staff_roles):
         if role_row.role not in roles:
             user.staff_roles.remove(role_row)
@@ -409,10 +414,11 @@ def deactivate(actor: User, user_id: int, now: datetime | None = None) -> User:
     now = now or utcnow()
     if user_id == actor.id:
         raise AdminError("You cannot deactivate your own account")
+    admins = _active_admin_ids()  # lock order: admin role rows, then the user row
     user = _lock_user(user_id)
     if user.deactivated_at is not None:
         return user
-    if user.is_admin and _active_admin_ids() <= {user.id}:
+    if user.is_admin and admins <= {user.id}:
         raise AdminError("You cannot deactivate the last active admin")
     user.deactivated_at = now
     accounts.end_sessions(user)  # every session of the account ends at once
