@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import Select, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import raiseload
 
 from portal.extensions import db
@@ -438,11 +438,16 @@ def events_page(filters: AuditFilters, page: int, per_page: int) -> list[AuditEv
     return list(db.session.execute(stmt).scalars())
 
 
-def iter_events(filters: AuditFilters, batch_size: int = 500) -> Iterator[Any]:
-    """Every matching event, newest first, streamed as plain rows (for exports)."""
+def iter_events(filters: AuditFilters, engine: Engine, batch_size: int = 500) -> Iterator[Any]:
+    """Every matching event, newest first, streamed as plain rows (for exports).
+
+    Runs on its own connection, so it needs no Flask context: a streamed response body is
+    read after the request's context (and its session) has gone. Nothing is read until
+    the first row is asked for."""
     stmt = _apply_filters(select(*_VERIFY_COLUMNS), filters).order_by(AuditEvent.sequence.desc())
-    result = db.session.connection().execute(stmt.execution_options(yield_per=batch_size))
-    try:
-        yield from result
-    finally:
-        result.close()
+    with engine.connect() as conn, conn.begin():
+        result = conn.execute(stmt.execution_options(yield_per=batch_size))
+        try:
+            yield from result
+        finally:
+            result.close()
