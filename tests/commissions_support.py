@@ -52,11 +52,12 @@ def make_draft(commissioner, number: int = 1, *, now: datetime | None = None,
     now = now or utcnow()
     commission = service.create_draft(commissioner, details(number, **detail_overrides), now)
     if complete:
+        minute = now.replace(second=0, microsecond=0)
         service.set_criteria(commissioner, commission, criteria or [criterion()], price_weight)
         service.set_deadlines(
             commissioner, commission,
-            now + timedelta(days=clarification_in_days),
-            now + timedelta(days=submission_in_days),
+            minute + timedelta(days=clarification_in_days),
+            minute + timedelta(days=submission_in_days, minutes=1),
             now,
         )
     db.session.commit()

@@ -21,6 +21,7 @@ from wtforms import (
     Form,
     FormField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -225,9 +226,9 @@ class AnswerForm(FlaskForm):
     visibility = RadioField(
         "Who should see the answer?",
         choices=[
-            ("public", "Every organisation invited (the question is published without "
-                       "saying who asked it)"),
-            ("private", "Only the organisation that asked"),
+            SelectChoice("public", "Every organisation invited (the question is published "
+                         "without saying who asked it)"),
+            SelectChoice("private", "Only the organisation that asked"),
         ],
         widget=GovRadioInput(),
         validate_choice=False,

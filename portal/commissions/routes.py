@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from wtforms import Field
+from wtforms import Field, SelectChoice
 
 from portal.access import staff_required, supplier_required
 from portal.commissions import bp
@@ -206,8 +206,8 @@ def index():
 
 
 def _category_choices() -> list[tuple]:
-    return [("", "Choose a service category")] + [
-        (c.id, f"{c.number}. {c.name}") for c in service.categories()
+    return [SelectChoice("", "Choose a service category")] + [
+        SelectChoice(c.id, f"{c.number}. {c.name}") for c in service.categories()
     ]
 
 

@@ -315,6 +315,12 @@ def validate_deadlines(
 # --- snapshots (what a version records) --------------------------------------------------
 
 
+def _same_minute(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return False
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -669,6 +675,8 @@ def extend_deadline(actor: User, commission: Commission, clarification: datetime
     now = now or utcnow()
     commission = _require_amendable(actor, commission)
     note = _clean(note)
+    if _same_minute(clarification, commission.clarification_deadline):
+        clarification = commission.clarification_deadline  # shown to the minute, unchanged
     errors: list[tuple[str | None, str]] = []
     if submission is None:
         errors.append(("submission_deadline", "Enter the new submission deadline"))
