@@ -103,7 +103,7 @@ class AuditFilterForm(Form):
     )
     action = StringField(
         "Action",
-        description="An action, or the start of one: user. finds user.created, user.deactivated",
+        description="An action such as user.created, or the start of one such as user.",
         filters=[_strip],
         validators=[Optional(), Length(max=100, message="Action must be 100 characters or fewer")],
         widget=GovTextInput(),
