@@ -261,6 +261,15 @@ def seed_pool(ctx: DemoContext) -> dict | None:
     )
 
 
+def seed_profiles(ctx: DemoContext) -> dict | None:
+    """Reviewer profiles for the organisations made so far (portal/demo_profiles.py)."""
+    try:
+        from portal.demo_profiles import seed_profiles_step
+    except ImportError:
+        return None
+    return seed_profiles_step(ctx)
+
+
 def _pool_owner_login() -> tuple[DemoLogin, ...]:
     try:
         from portal.demo_pool import MEMBERS
@@ -275,6 +284,7 @@ def _pool_owner_login() -> tuple[DemoLogin, ...]:
 STEPS: list[Step] = [
     Step("accounts", seed_accounts, ACCOUNT_LOGINS),
     Step("pool", seed_pool, _pool_owner_login()),
+    Step("profiles", seed_profiles),
 ]
 
 
