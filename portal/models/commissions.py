@@ -182,7 +182,9 @@ class Commission(db.Model):
     delivery_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    category = relationship("ServiceCategory", lazy="joined")
+    # selectin, not joined: a joined eager load would put an outer join into every
+    # SELECT ... FOR UPDATE on commissions, which PostgreSQL refuses.
+    category = relationship("ServiceCategory", lazy="selectin")
     buyer_partnership = relationship("Partnership")
     created_by = relationship("User", foreign_keys=[created_by_id])
     published_by = relationship("User", foreign_keys=[published_by_id])

@@ -134,7 +134,7 @@ def lock_commission(commission_id: int) -> Commission | None:
     return db.session.execute(
         select(Commission)
         .where(Commission.id == commission_id)
-        .with_for_update()
+        .with_for_update(of=Commission)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -862,7 +862,7 @@ def close_due(now: datetime | None = None) -> int:
         .where(Commission.closed_notice_sent_at.is_(None))
         .where(Commission.submission_deadline <= now)
         .order_by(Commission.id)
-        .with_for_update()
+        .with_for_update(of=Commission)
     ).all()
     for commission in due:
         commission.closed_notice_sent_at = now
