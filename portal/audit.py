@@ -188,6 +188,7 @@ EDITED = "edited"  # contents no longer match the event's hash
 MISSING = "missing"  # a sequence number is absent (deleted), in the middle or at the end
 OUT_OF_ORDER = "out of order"  # linked, numbered or timed out of place (inserted/swapped)
 HEAD_MISMATCH = "head mismatch"  # the head row disagrees with the last event
+REWRITTEN = "rewritten"  # an event's hash differs from one recorded outside the database
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,10 @@ def _check_event(row: Any, prev: Any, head_sequence: int) -> ChainProblem | None
     return None
 
 
-def _walk(connection: Connection, batch_size: int) -> ChainReport:
+def _walk(
+    connection: Connection, batch_size: int, anchors: dict[int, str] | None = None
+) -> ChainReport:
+    anchors = dict(anchors or {})
     head = connection.execute(
         select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == 1)
     ).one_or_none()
@@ -325,6 +329,14 @@ def _walk(connection: Connection, batch_size: int) -> ChainReport:
     try:
         for row in rows:
             problem = _check_event(row, prev, head.last_sequence)
+            if problem is None and anchors.get(row.sequence, row.hash) != row.hash:
+                problem = ChainProblem(
+                    REWRITTEN,
+                    row.sequence,
+                    row.id,
+                    f"its hash is {row.hash}, not {anchors[row.sequence]} as recorded earlier:"
+                    " the chain was rewritten (and re-hashed) at or before this event",
+                )
             if problem is not None:
                 return ChainReport(checked, head.last_sequence, head.last_hash, problem)
             prev = row
@@ -335,7 +347,17 @@ def _walk(connection: Connection, batch_size: int) -> ChainReport:
     last_sequence = 0 if prev is None else prev.sequence
     last_hash = GENESIS_HASH if prev is None else prev.hash
     problem = None
-    if last_sequence < head.last_sequence:
+    beyond_end = [seq for seq in anchors if seq > max(last_sequence, head.last_sequence)]
+    if beyond_end:
+        problem = ChainProblem(
+            REWRITTEN,
+            last_sequence + 1,
+            None,
+            f"sequence {max(beyond_end)} was recorded earlier but the chain now ends at"
+            f" sequence {last_sequence}: events from sequence {last_sequence + 1} on were"
+            " deleted and the head moved back",
+        )
+    elif last_sequence < head.last_sequence:
         missing = (
             f"sequence {head.last_sequence}"
             if head.last_sequence == last_sequence + 1
@@ -359,11 +381,21 @@ def _walk(connection: Connection, batch_size: int) -> ChainReport:
     return ChainReport(checked, head.last_sequence, head.last_hash, problem)
 
 
-def verify_chain(batch_size: int = 1000, *, connection: Connection | None = None) -> ChainReport:
+def verify_chain(
+    batch_size: int = 1000,
+    *,
+    anchors: dict[int, str] | None = None,
+    connection: Connection | None = None,
+) -> ChainReport:
     """Walk every event in sequence order and report the first broken one.
 
     Rows are streamed `batch_size` at a time (a server-side cursor on PostgreSQL), and
     only the previous row is kept, so memory stays flat on millions of events.
+
+    `anchors` maps sequence numbers to hashes recorded outside the database by earlier
+    runs (the "Head:" line of `flask audit verify`). The chain alone cannot show that an
+    intruder rewrote and re-hashed every event from some point on, and moved the head;
+    an anchor can.
 
     The walk reads one consistent snapshot: on PostgreSQL a REPEATABLE READ, read-only
     transaction on its own connection, so concurrent appends are neither missed nor
@@ -371,14 +403,14 @@ def verify_chain(batch_size: int = 1000, *, connection: Connection | None = None
     lock (BEGIN IMMEDIATE) while it runs.
     """
     if connection is not None:
-        return _walk(connection, batch_size)
+        return _walk(connection, batch_size, anchors)
     engine = db.engine
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with conn.begin():
-                return _walk(conn, batch_size)
-    return _walk(db.session.connection(), batch_size)
+                return _walk(conn, batch_size, anchors)
+    return _walk(db.session.connection(), batch_size, anchors)
 
 
 # ---------------------------------------------------------------------------------------

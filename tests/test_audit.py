@@ -7,6 +7,7 @@ record(), then `flask audit verify` must exit 1 naming the first bad event.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from portal.audit import (
     HEAD_MISMATCH,
     MISSING,
     OUT_OF_ORDER,
+    REWRITTEN,
     canonical_json,
     compute_hash,
     record,
@@ -141,7 +143,7 @@ def test_record_links_each_event_to_the_one_before(app):
     result = run_verify(app)
     assert result.exit_code == 0, result.output
     assert "Audit chain intact: 5 events" in result.output
-    assert f"Head: sequence 5, hash {events[-1].hash}" in result.output
+    assert f"Head: 5:{events[-1].hash}" in result.output
 
 
 def test_record_takes_the_object_and_its_id(app):
@@ -460,3 +462,68 @@ def test_first_bad_event_is_named_when_several_are_bad(app):
     sql("UPDATE audit_events SET action = 'x' WHERE sequence IN (2, 5)")
     sql("DELETE FROM audit_events WHERE sequence = 4")
     assert_broken(app, sequence=2, event_id=rows()[1].id, kind=EDITED)
+
+
+# ---------------------------------------------------------------------------------------
+# anchors: heads recorded outside the database catch a chain rewritten wholesale
+
+
+def rehash_from(sequence: int) -> None:
+    """What an intruder who knows the scheme does: re-hash every event from `sequence`
+    on and move the head, so the chain is self-consistent again."""
+    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.sequence)).scalars()
+    previous = GENESIS_HASH
+    last_sequence = 0
+    for event in events:
+        if event.sequence >= sequence:
+            event.previous_hash = previous
+            event.hash = compute_hash(event)
+        previous, last_sequence = event.hash, event.sequence
+    head = db.session.get(AuditHead, 1)
+    head.last_sequence, head.last_hash = last_sequence, previous
+    db.session.commit()
+
+
+def test_rewritten_chain_is_caught_by_an_anchor(app):
+    make_events(5)
+    first_run = run_verify(app)
+    anchor = re.search(r"Head: (\d+:[0-9a-f]{64})", first_run.output).group(1)
+    assert anchor.startswith("5:")
+
+    sql("UPDATE audit_events SET action = 'test.innocent' WHERE sequence = 3")
+    rehash_from(3)
+    # The chain alone cannot tell ...
+    assert run_verify(app).exit_code == 0
+    # ... the recorded head can.
+    result = run_verify(app, "--anchor", anchor)
+    assert result.exit_code == 1
+    assert "Audit chain BROKEN at sequence 5 (event id 5): rewritten:" in result.output
+
+
+def test_truncated_chain_is_caught_by_an_anchor(app):
+    make_events(5)
+    anchor = f"5:{rows()[-1].hash}"
+    sql("DELETE FROM audit_events WHERE sequence >= 4")
+    rehash_from(4)  # moves the head back to sequence 3
+    assert run_verify(app).exit_code == 0
+    result = run_verify(app, "--anchor", anchor)
+    assert result.exit_code == 1
+    assert "Audit chain BROKEN at sequence 4: rewritten:" in result.output
+    report = verify_chain(anchors={5: anchor.split(":")[1]})
+    db.session.rollback()
+    assert (report.problem.kind, report.problem.sequence) == (REWRITTEN, 4)
+
+
+def test_anchors_that_still_match_pass(app):
+    make_events(4)
+    anchors = [f"{r.sequence}:{r.hash}" for r in rows()[1:3]]
+    make_events(2)
+    result = run_verify(app, *[x for a in anchors for x in ("--anchor", a)])
+    assert result.exit_code == 0, result.output
+    assert "Audit chain intact: 6 events" in result.output
+
+
+def test_a_malformed_anchor_is_a_usage_error(app):
+    result = run_verify(app, "--anchor", "five:abc")
+    assert result.exit_code == 2
+    assert "is not SEQUENCE:HASH" in result.output
