@@ -69,6 +69,12 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(bids_bp)
 
+    from portal.api import bp as api_bp
+    from portal.directory import bp as directory_bp
+
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(api_bp)
+
 
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None

@@ -1,0 +1,362 @@
+"""The directory search: filters, ranking, facets and pages, for either engine.
+
+A search makes a fixed number of SQL queries whatever the page size: one for the page of
+ids (with the total, as a window count), one for the facet counts (a UNION ALL), and the
+loads of the page's profiles and their related rows (IN queries, one per relationship).
+
+Who can appear is decided here, at query time, by `eligibility()`: a profile that is not
+removed, has an active directory consent, and whose organisation holds at least one
+active, unexpired pool membership.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import String, and_, cast, exists, func, literal, select, union_all
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from portal.extensions import db
+from portal.models.base import utcnow
+from portal.models.categories import ServiceCategory
+from portal.models.directory import DirectorySearchDocument
+from portal.models.pool import PoolMembership
+from portal.models.profiles import (
+    REVIEW_COUNT_COLUMNS,
+    DirectoryConsent,
+    ExpertiseTag,
+    ReviewerCompetence,
+    ReviewerProfile,
+    ReviewerRegion,
+    ReviewType,
+    reviewer_expertise,
+)
+from portal.search.engines import engine_for
+from portal.search.tokens import ParsedQuery, parse_query
+
+PER_PAGE_CHOICES = (10, 20, 50)
+DEFAULT_PER_PAGE = 20
+FACET_DIMENSIONS = ("category", "expertise", "region", "competence", "background", "dbs")
+
+
+@dataclass
+class SearchParams:
+    text: str = ""
+    categories: list[int] = field(default_factory=list)  # service category numbers
+    expertise: list[int] = field(default_factory=list)  # expertise tag ids
+    expertise_mode: str = "any"  # "any" or "all"
+    regions: list[str] = field(default_factory=list)
+    review_type: str | None = None
+    min_reviews: int | None = None
+    competences: list[str] = field(default_factory=list)  # all of them
+    backgrounds: list[str] = field(default_factory=list)
+    available_from: date | None = None
+    dbs_current: bool = False
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass
+class Hit:
+    profile: ReviewerProfile
+    relevance: int
+    # (word as shown, field weight) for each word of the free text
+    matched: list[tuple[str, int]]
+    categories: list[int]
+
+
+@dataclass
+class SearchResult:
+    params: SearchParams
+    query: ParsedQuery
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]]
+    engine: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.params.per_page))
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.hits else (self.params.page - 1) * self.params.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return 0 if not self.hits else self.first + len(self.hits) - 1
+
+
+# --- who may appear ---------------------------------------------------------------------------
+
+
+# Filters are EXISTS subqueries over aliases, so they never correlate with the tables the
+# facet queries join.
+
+
+def _active_membership(now: datetime, categories: list[int] | None = None):
+    pm = aliased(PoolMembership)
+    extra = []
+    if categories:
+        sc = aliased(ServiceCategory)
+        extra.append(pm.category_id.in_(select(sc.id).where(sc.number.in_(categories))))
+    return exists().where(
+        pm.organisation_id == ReviewerProfile.organisation_id,
+        pm.status == "active",
+        pm.expires_at > now,
+        *extra,
+    )
+
+
+def eligibility(now: datetime) -> list:
+    consent = aliased(DirectoryConsent)
+    return [
+        ReviewerProfile.removed_at.is_(None),
+        exists().where(
+            consent.reviewer_id == ReviewerProfile.id,
+            consent.withdrawn_at.is_(None),
+        ),
+        _active_membership(now),
+    ]
+
+
+def eligible_profile_ids(ids, now: datetime | None = None) -> set[int]:
+    """Which of these profiles the directory may show right now."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    now = now or utcnow()
+    return set(db.session.scalars(
+        select(ReviewerProfile.id).where(ReviewerProfile.id.in_(ids), *eligibility(now))
+    ))
+
+
+def is_listed(profile_id: int, now: datetime | None = None) -> bool:
+    return profile_id in eligible_profile_ids([profile_id], now)
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+def _experience_column(params: SearchParams):
+    if params.review_type:
+        return getattr(ReviewerProfile, REVIEW_COUNT_COLUMNS[ReviewType(params.review_type)])
+    total = None
+    for column_name in REVIEW_COUNT_COLUMNS.values():
+        col = getattr(ReviewerProfile, column_name)
+        total = col if total is None else total + col
+    return total
+
+
+def _filters(params: SearchParams, now: datetime) -> list[tuple[str, object]]:
+    """(dimension, condition) pairs; the dimension names the facet a condition belongs to."""
+    rp = ReviewerProfile
+    out: list[tuple[str, object]] = []
+    if params.categories:
+        out.append(("category", _active_membership(now, params.categories)))
+    if params.expertise:
+        if params.expertise_mode == "all":
+            for tag_id in params.expertise:
+                link = reviewer_expertise.alias()
+                out.append(("expertise", exists().where(
+                    link.c.reviewer_id == rp.id, link.c.tag_id == tag_id,
+                )))
+        else:
+            link = reviewer_expertise.alias()
+            out.append(("expertise", exists().where(
+                link.c.reviewer_id == rp.id, link.c.tag_id.in_(params.expertise),
+            )))
+    if params.regions:
+        region = aliased(ReviewerRegion)
+        out.append(("region", exists().where(
+            region.reviewer_id == rp.id, region.region.in_(params.regions)
+        )))
+    if params.review_type and params.min_reviews:
+        column = getattr(rp, REVIEW_COUNT_COLUMNS[ReviewType(params.review_type)])
+        out.append(("reviews", column >= params.min_reviews))
+    for area in params.competences:
+        competence = aliased(ReviewerCompetence)
+        out.append(("competence", exists().where(
+            competence.reviewer_id == rp.id,
+            competence.area == area,
+            competence.has_competence.is_(True),
+        )))
+    if params.backgrounds:
+        out.append(("background", rp.professional_background.in_(params.backgrounds)))
+    if params.available_from:
+        out.append(("available", and_(
+            rp.is_unavailable.is_(False),
+            (rp.available_from.is_(None)) | (rp.available_from <= params.available_from),
+        )))
+    if params.dbs_current:
+        out.append(("dbs", rp.dbs_current.is_(True)))
+    return out
+
+
+# Dimensions whose values narrow each other (ticking one more leaves fewer): their facet
+# counts keep their own filter. The others are "any of": counted without their own filter.
+def _conjunctive(dimension: str, params: SearchParams) -> bool:
+    return dimension == "competence" or (
+        dimension == "expertise" and params.expertise_mode == "all"
+    )
+
+
+# --- the search -----------------------------------------------------------------------------------
+
+
+def search(params: SearchParams, now: datetime | None = None) -> SearchResult:
+    now = now or utcnow()
+    session = db.session
+    engine = engine_for(session.get_bind().dialect.name)
+    query = parse_query(params.text)
+    tokens = query.tokens
+    doc = DirectorySearchDocument.__table__
+    rp = ReviewerProfile
+
+    base = eligibility(now)
+    filters = _filters(params, now)
+    text_match = None
+    if tokens:
+        text_match = rp.id.in_(select(doc.c.reviewer_id).where(engine.matches(tokens)))
+
+    # 1. The page of ids, with relevance, the per-word weights and the total.
+    experience = _experience_column(params)
+    if tokens:
+        weights = [engine.field_weight(t, i) for i, t in enumerate(tokens)]
+        relevance = weights[0]
+        for w in weights[1:]:
+            relevance = relevance + w
+        stmt = (
+            select(rp.id, relevance.label("relevance"), *[w.label(f"w{i}") for i, w in
+                                                            enumerate(weights)],
+                   func.count().over().label("total"))
+            .join(doc, doc.c.reviewer_id == rp.id)
+            .where(*base, *(c for _, c in filters), engine.matches(tokens))
+        )
+    else:
+        relevance = literal(0)
+        stmt = select(rp.id, relevance.label("relevance"), func.count().over().label("total"))
+        stmt = stmt.where(*base, *(c for _, c in filters))
+    stmt = stmt.order_by(
+        relevance.desc(), experience.desc(), rp.years_experience.desc(), rp.id.asc()
+    ).limit(params.per_page).offset((params.page - 1) * params.per_page)
+    rows = session.execute(stmt).all()
+    total = rows[0].total if rows else 0
+    if not rows and params.page > 1:
+        # Past the last page: still say how many there are.
+        count = select(func.count()).select_from(rp).where(
+            *base, *(c for _, c in filters), *([text_match] if text_match is not None else [])
+        )
+        total = session.scalar(count) or 0
+
+    # 2. Facet counts, one UNION ALL.
+    facets = _facets(params, now, base, filters, text_match)
+
+    # 3. The page's profiles and their related rows.
+    hits: list[Hit] = []
+    if rows:
+        ids = [r.id for r in rows]
+        profiles = {
+            p.id: p
+            for p in session.scalars(
+                select(rp).where(rp.id.in_(ids)).options(
+                    selectinload(rp.publications), joinedload(rp.organisation)
+                )
+            ).unique()
+        }
+        organisation_ids = {p.organisation_id for p in profiles.values()}
+        categories: dict[int, list[int]] = defaultdict(list)
+        for org_id, number in session.execute(
+            select(PoolMembership.organisation_id, ServiceCategory.number)
+            .join(ServiceCategory, ServiceCategory.id == PoolMembership.category_id)
+            .where(
+                PoolMembership.organisation_id.in_(organisation_ids),
+                PoolMembership.status == "active",
+                PoolMembership.expires_at > now,
+            )
+            .order_by(ServiceCategory.number)
+        ):
+            categories[org_id].append(number)
+        for row in rows:
+            profile = profiles[row.id]
+            matched = [
+                (word.shown, int(getattr(row, f"w{i}"))) for i, word in enumerate(query.words)
+            ] if tokens else []
+            hits.append(Hit(profile, int(row.relevance), matched,
+                            sorted(set(categories[profile.organisation_id]))))
+    return SearchResult(params, query, hits, int(total), facets, engine.name)
+
+
+def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]:
+    rp = ReviewerProfile
+
+    def conditions(dimension: str) -> list:
+        keep = [c for d, c in filters if d != dimension or _conjunctive(dimension, params)]
+        return [*base, *keep, *([text_match] if text_match is not None else [])]
+
+    parts = []
+    # category: the categories the organisation is actively admitted to
+    parts.append(
+        select(literal("category").label("dimension"),
+               cast(ServiceCategory.number, String).label("value"),
+               func.count(func.distinct(rp.id)).label("n"))
+        .select_from(rp)
+        .join(PoolMembership, and_(
+            PoolMembership.organisation_id == rp.organisation_id,
+            PoolMembership.status == "active",
+            PoolMembership.expires_at > now,
+        ))
+        .join(ServiceCategory, ServiceCategory.id == PoolMembership.category_id)
+        .where(*conditions("category"))
+        .group_by(ServiceCategory.number)
+    )
+    parts.append(
+        select(literal("expertise"), cast(reviewer_expertise.c.tag_id, String),
+               func.count(func.distinct(rp.id)))
+        .select_from(rp)
+        .join(reviewer_expertise, reviewer_expertise.c.reviewer_id == rp.id)
+        .where(*conditions("expertise"))
+        .group_by(reviewer_expertise.c.tag_id)
+    )
+    parts.append(
+        select(literal("region"), ReviewerRegion.region, func.count(func.distinct(rp.id)))
+        .select_from(rp)
+        .join(ReviewerRegion, ReviewerRegion.reviewer_id == rp.id)
+        .where(*conditions("region"))
+        .group_by(ReviewerRegion.region)
+    )
+    parts.append(
+        select(literal("competence"), ReviewerCompetence.area, func.count(func.distinct(rp.id)))
+        .select_from(rp)
+        .join(ReviewerCompetence, and_(
+            ReviewerCompetence.reviewer_id == rp.id, ReviewerCompetence.has_competence.is_(True)
+        ))
+        .where(*conditions("competence"))
+        .group_by(ReviewerCompetence.area)
+    )
+    parts.append(
+        select(literal("background"), rp.professional_background, func.count(rp.id))
+        .where(*conditions("background"))
+        .group_by(rp.professional_background)
+    )
+    parts.append(
+        select(literal("dbs"), literal("current"), func.count(rp.id))
+        .where(*conditions("dbs"), rp.dbs_current.is_(True))
+    )
+    facets: dict[str, dict[str, int]] = {d: {} for d in FACET_DIMENSIONS}
+    for dimension, value, n in db.session.execute(union_all(*parts)):
+        if n:
+            facets[dimension][str(value)] = int(n)
+    return facets
+
+
+def expertise_tags_by_id() -> dict[int, ExpertiseTag]:
+    return {t.id: t for t in db.session.scalars(select(ExpertiseTag).order_by(ExpertiseTag.name))}
