@@ -28,6 +28,13 @@ class AuditHead(db.Model):
 
 
 class AuditEvent(db.Model):
+    """One entry in the append-only chain. Written only by portal.audit.record().
+
+    `hash` = SHA-256(previous_hash + canonical JSON of every column but `id` and `hash`),
+    so changing any of them, deleting an event or putting one in out of place is caught
+    by `flask audit verify` (portal.audit.verify_chain). Never update or delete rows.
+    """
+
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_object", "object_type", "object_id"),
@@ -38,8 +45,10 @@ class AuditEvent(db.Model):
     # Position in the chain; unique so a fork cannot be stored.
     sequence: Mapped[int] = mapped_column(unique=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Hashed, so a user who acted cannot be deleted (the foreign key refuses it): an
+    # account is erased by anonymising its users row, and the chain still verifies.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    # Kept as text too, so the chain still verifies if an account is erased.
+    # Who acted as they were then (their e-mail), or a label such as "cli" for the system.
     actor_label: Mapped[str | None] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(100), index=True)
     object_type: Mapped[str | None] = mapped_column(String(60))
