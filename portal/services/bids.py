@@ -670,6 +670,13 @@ def submit(actor: User, bid: Bid) -> BidVersion:
     if missing:
         _refuse([(key, MISSING_MESSAGES[key]) for key in missing])
     _budget_check(bid, bid.total_price_pence, "price")
+    return record_submission(actor, bid, now)
+
+
+def record_submission(actor: User, bid: Bid, now: datetime) -> BidVersion:
+    """Store a submission made at `now`: the version, its receipt, the status, the audit
+    event and the receipt e-mails. Only `submit` (which has checked the deadline under
+    the lock) and the demo data call this."""
     content = canonical_content(bid)
     digest = content_digest(content)
     number = (max((v.number for v in bid.versions), default=0)) + 1
