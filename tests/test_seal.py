@@ -206,3 +206,16 @@ def test_download_rule_for_staff_is_false_before_opening(sealed):
                 assert link.document.can_download(person) is False
     fresh = db.session.get(Bid, bids[0].id)
     assert all(not fresh.can_view(p) for p in staff.values())
+
+
+def test_sealed_audit_events_are_recognised(sealed):
+    commission, staff, _bids = sealed
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "bids")).all()
+    assert events and all(service.is_sealed_audit_event(e) for e in events)
+    uploads = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "document.uploaded")).all()
+    assert uploads and all(service.is_sealed_audit_event(e) for e in uploads)
+    service.open_bids(staff["commissioner"], commission)
+    db.session.commit()
+    assert not any(service.is_sealed_audit_event(e) for e in events + uploads)

@@ -837,3 +837,22 @@ def bids_for_staff(actor: User, commission: Commission) -> list[Bid]:
                           Bid.status.in_(SUBMITTED_STATUSES)).order_by(Bid.id)
     ).all()
     return [bid for bid in bids if bid.can_view(actor)]
+
+
+def is_sealed_audit_event(event) -> bool:
+    """True when an audit event would tell the panel who bid before the bids are opened:
+    an event on a bid of a commission not yet opened, or the upload of a bid document.
+    For the admin audit page and its export to hide until opening (see the report)."""
+    if event.object_type == "bids" and str(event.object_id or "").isdigit():
+        bid = db.session.get(Bid, int(event.object_id))
+        return bid is not None and bid.commission.bids_opened_at is None
+    data = event.data or {}
+    if event.object_type == "documents" and data.get("area") == DOCUMENT_AREA:
+        link_row = db.session.scalar(
+            select(BidDocument).where(BidDocument.document_id == str(event.object_id)))
+        return link_row is None or link_row.bid.commission.bids_opened_at is None
+    return False
+
+
+SEALED_MAIL_TEMPLATES = ("bid_receipt", "bid_withdrawn", "commission_bid_reconfirm",
+                         "commission_closed")
