@@ -138,6 +138,7 @@ def test_staff_pages_unreachable_before_second_factor(client, frozen):
         assert response.status_code == 302, path
         assert response.location.startswith("/second-factor"), path
     assert client.get("/").status_code == 200  # public pages stay open
+    assert client.get("/second-factor").status_code == 200
     response = client.post("/second-factor", data={"code": current_code(user.totp_secret)})
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
@@ -314,3 +315,13 @@ def test_totp_secret_not_kept_in_session_after_enrolment(client, frozen):
     with client.session_transaction() as sess:
         assert "totp_pending_secret" not in sess
     assert utcnow() == T0
+
+
+def test_staff_can_sign_out_before_the_second_factor(client, frozen):
+    user, _ = _enrolled_staff()
+    _password_step(client)
+    token = user.session_token
+    response = client.post("/sign-out")
+    assert response.status_code == 302 and response.location == "/"
+    assert _reload(user).session_token != token
+    assert client.get("/second-factor").status_code == 302  # to sign in now
