@@ -38,7 +38,8 @@ def member_organisation(name: str | None = None, *, categories=(1,), status="act
     organisation = OrganisationFactory(**({"legal_name": name} if name else {}))
     now = utcnow()
     for number in categories:
-        category = db.session.scalar(select(ServiceCategory).where(ServiceCategory.number == number))
+        category = db.session.scalar(
+            select(ServiceCategory).where(ServiceCategory.number == number))
         expires = now - timedelta(days=1) if expired else now + timedelta(days=365)
         db.session.add(PoolMembership(
             organisation_id=organisation.id, category_id=category.id,
@@ -85,7 +86,8 @@ def listed_in(organisation, *, categories=(1,)):
     """Give an existing organisation active memberships in `categories`."""
     now = utcnow()
     for number in categories:
-        category = db.session.scalar(select(ServiceCategory).where(ServiceCategory.number == number))
+        category = db.session.scalar(
+            select(ServiceCategory).where(ServiceCategory.number == number))
         current = db.session.scalar(select(PoolMembership.id).where(
             PoolMembership.organisation_id == organisation.id,
             PoolMembership.category_id == category.id,

@@ -129,7 +129,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ReviewerSummary": {
         "type": "object",
-        "required": list(CARD_PROPERTIES) + ["why"],
+        "required": [*CARD_PROPERTIES, "why"],
         "properties": {
             **CARD_PROPERTIES,
             "why": {"type": "array", "items": {"type": "string"},
@@ -138,8 +138,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "ReviewerDetail": {
         "type": "object",
-        "required": list(CARD_PROPERTIES) + ["summary", "competences", "publications",
-                                             "track_record"],
+        "required": [*CARD_PROPERTIES, "summary", "competences", "publications",
+                     "track_record"],
         "properties": {
             **CARD_PROPERTIES,
             "summary": {"type": "string"},

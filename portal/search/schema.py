@@ -21,7 +21,7 @@ from sqlalchemy import delete, event, insert, literal_column, select, text, upda
 from sqlalchemy.engine import Connection
 
 from portal.models.base import utcnow
-from portal.models.directory import FTS_TABLE, SEARCH_TABLE, DirectorySearchDocument
+from portal.models.directory import FTS_TABLE, DirectorySearchDocument
 from portal.models.profiles import (
     PROFESSIONAL_BACKGROUND_LABELS,
     ExpertiseTag,
@@ -31,34 +31,41 @@ from portal.models.profiles import (
 )
 from portal.search.tokens import index_text
 
+# Literal statements (the names are those of FTS_TABLE and SEARCH_TABLE); migration 0005
+# runs the same list.
 SQLITE_CREATE = [
-    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
+    """CREATE VIRTUAL TABLE IF NOT EXISTS directory_search_fts USING fts5(
         name_text, expertise_text, body_text,
-        content='{SEARCH_TABLE}', content_rowid='reviewer_id',
+        content='directory_search_documents', content_rowid='reviewer_id',
         tokenize='unicode61 remove_diacritics 0'
     )""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON {SEARCH_TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}(rowid, name_text, expertise_text, body_text)
+    """CREATE TRIGGER IF NOT EXISTS directory_search_fts_ai
+    AFTER INSERT ON directory_search_documents BEGIN
+        INSERT INTO directory_search_fts(rowid, name_text, expertise_text, body_text)
         VALUES (new.reviewer_id, new.name_text, new.expertise_text, new.body_text);
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON {SEARCH_TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_text, expertise_text, body_text)
+    """CREATE TRIGGER IF NOT EXISTS directory_search_fts_ad
+    AFTER DELETE ON directory_search_documents BEGIN
+        INSERT INTO directory_search_fts(
+            directory_search_fts, rowid, name_text, expertise_text, body_text)
         VALUES ('delete', old.reviewer_id, old.name_text, old.expertise_text, old.body_text);
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE ON {SEARCH_TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_text, expertise_text, body_text)
+    """CREATE TRIGGER IF NOT EXISTS directory_search_fts_au
+    AFTER UPDATE ON directory_search_documents BEGIN
+        INSERT INTO directory_search_fts(
+            directory_search_fts, rowid, name_text, expertise_text, body_text)
         VALUES ('delete', old.reviewer_id, old.name_text, old.expertise_text, old.body_text);
-        INSERT INTO {FTS_TABLE}(rowid, name_text, expertise_text, body_text)
+        INSERT INTO directory_search_fts(rowid, name_text, expertise_text, body_text)
         VALUES (new.reviewer_id, new.name_text, new.expertise_text, new.body_text);
     END""",
     # Index whatever rows the content table already holds (empty after create_all).
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+    "INSERT INTO directory_search_fts(directory_search_fts) VALUES ('rebuild')",
 ]
 SQLITE_DROP = [
-    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_ai",
-    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_ad",
-    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_au",
-    f"DROP TABLE IF EXISTS {FTS_TABLE}",
+    "DROP TRIGGER IF EXISTS directory_search_fts_ai",
+    "DROP TRIGGER IF EXISTS directory_search_fts_ad",
+    "DROP TRIGGER IF EXISTS directory_search_fts_au",
+    "DROP TABLE IF EXISTS directory_search_fts",
 ]
 
 
@@ -172,7 +179,8 @@ def rebuild_all(connection: Connection) -> int:
     connection.execute(delete(table))
     written = refresh_documents(connection, ids)
     if connection.dialect.name == "sqlite":
-        connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
+        connection.execute(text(
+            "INSERT INTO directory_search_fts(directory_search_fts) VALUES ('rebuild')"))
     return written
 
 

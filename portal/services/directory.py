@@ -26,7 +26,6 @@ from portal.models.profiles import (
     PROFESSIONAL_BACKGROUND_LABELS,
     REGION_CODES,
     REGION_LABELS,
-    REVIEW_COUNT_COLUMNS,
     REVIEW_TYPE_LABELS,
     CompetenceArea,
     ExpertiseTag,
@@ -258,9 +257,8 @@ def why_matched(hit, params: SearchParams, tags: dict[int, str]) -> list[str]:
         reasons.append("Can analyse the impact of " + ", ".join(
             COMPETENCE_AREA_LABELS[CompetenceArea(a)].lower() for a in params.competences))
     if params.backgrounds:
-        reasons.append(
-            f"Background in {PROFESSIONAL_BACKGROUND_LABELS[profile.professional_background].lower()}"
-        )
+        background = PROFESSIONAL_BACKGROUND_LABELS[profile.professional_background]
+        reasons.append(f"Background in {background.lower()}")
     if params.categories:
         admitted = [str(n) for n in hit.categories if n in params.categories]
         if admitted:
@@ -495,18 +493,25 @@ def shortlist_view(user, shortlist_id: int) -> ShortlistView:
     return ShortlistView(shortlist, cards, len(shortlist.entries) - len(cards))
 
 
+def _plural_heading(review_type: ReviewType) -> str:
+    plural = REVIEW_TYPE_SHORT[review_type][1]
+    return plural[0].upper() + plural[1:]
+
+
+def _count_of(review_type: str):
+    def get(card: dict) -> int:
+        return next((r["count"] for r in card["reviews"] if r["type"] == review_type), 0)
+
+    return get
+
+
 CSV_COLUMNS = [
     ("Name", lambda c: c["name"]),
     ("Organisation", lambda c: c["organisation"]),
     ("Professional background", lambda c: c["professional_background"]),
     ("Years of experience", lambda c: c["years_experience"]),
     ("Reviews authored", lambda c: c["reviews_total"]),
-    *[
-        (REVIEW_TYPE_SHORT[t][1][0].upper() + REVIEW_TYPE_SHORT[t][1][1:],
-         (lambda t: lambda c: next((r["count"] for r in c["reviews"] if r["type"] == t), 0))(
-             t.value))
-        for t in ReviewType
-    ],
+    *[(_plural_heading(t), _count_of(t.value)) for t in ReviewType],
     ("Expertise", lambda c: "; ".join(c["expertise"])),
     ("Regions", lambda c: "; ".join(c["regions"])),
     ("Service categories", lambda c: "; ".join(str(n) for n in c["categories"])),
