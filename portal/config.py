@@ -76,6 +76,11 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 26 * 1024 * 1024)
     CLAMD_ADDRESS = os.environ.get("CLAMD_ADDRESS")  # host:port of clamd, optional
 
+    # Evaluation (issue 6): panel size, justification length, abnormally low threshold
+    EVALUATORS_MIN = _int("EVALUATORS_MIN", 2)
+    SCORE_JUSTIFICATION_MIN = _int("SCORE_JUSTIFICATION_MIN", 50)
+    ABNORMALLY_LOW_PERCENT = _int("ABNORMALLY_LOW_PERCENT", 30)
+
     # Storage
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     STORAGE_LOCAL_PATH = os.environ.get("STORAGE_LOCAL_PATH", str(INSTANCE_PATH / "storage"))

@@ -44,6 +44,14 @@ from portal.models.directory import (
     ShortlistEntry,
 )
 from portal.models.document import Document, ScanResult
+from portal.models.evaluation import (
+    AbnormallyLowDecision,
+    ConflictDeclaration,
+    ConsensusScore,
+    EvaluatorAssignment,
+    EvaluatorSubmission,
+    Score,
+)
 from portal.models.outbox import OutboxEmail, OutboxStatus
 from portal.models.pool import (
     ApplicationCategory,
@@ -66,6 +74,7 @@ from portal.models.profiles import (
 )
 
 __all__ = [
+    "AbnormallyLowDecision",
     "ApplicationCategory",
     "ApplicationEvidence",
     "AuditEvent",
@@ -84,6 +93,8 @@ __all__ = [
     "CommissionReferenceCounter",
     "CommissionState",
     "CommissionVersion",
+    "ConflictDeclaration",
+    "ConsensusScore",
     "DeclarationAnswer",
     "DeclarationQuestion",
     "DirectoryConsent",
@@ -93,6 +104,8 @@ __all__ = [
     "EnquiryBlock",
     "EnquiryMessage",
     "EvaluationCriterion",
+    "EvaluatorAssignment",
+    "EvaluatorSubmission",
     "ExpertiseTag",
     "Invitation",
     "MembershipEvent",
@@ -114,6 +127,7 @@ __all__ = [
     "ReviewerRegion",
     "ReviewerSensitiveData",
     "ScanResult",
+    "Score",
     "ServiceCategory",
     "Shortlist",
     "ShortlistEntry",

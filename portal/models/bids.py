@@ -217,12 +217,24 @@ class Bid(db.Model):
 
     def is_unsealed_for_staff(self, user) -> bool:
         """The commission's staff, once the bids are opened, for a bid that was
-        submitted. Evaluators join with the evaluation work package (issue 6)."""
+        submitted: commissioners, and evaluators assigned to the commission who have
+        declared no conflict of interest with this bidder (issue 6)."""
         if not _active(user) or self.commission.bids_opened_at is None:
             return False
         if self.status not in SUBMITTED_STATUSES or not self.versions:
             return False
-        return bool(user.is_commissioner)
+        if user.is_commissioner:
+            return True
+        return self.evaluator_declared_no_conflict(user)
+
+    def evaluator_declared_no_conflict(self, user) -> bool:
+        from portal.models.evaluation import declaration_of, evaluator_assignment
+
+        assignment = evaluator_assignment(self.commission, user)
+        if assignment is None:
+            return False
+        declaration = declaration_of(assignment, self.id)
+        return declaration is not None and not declaration.has_conflict
 
     def can_view(self, user) -> bool:
         """Bidders see their own bid (and its history) at any time; the panel only a
@@ -230,9 +242,18 @@ class Bid(db.Model):
         return self.is_bidder(user) or self.is_unsealed_for_staff(user)
 
     def can_view_commercial(self, user) -> bool:
-        """Price, day rates and documents marked commercial (the second envelope).
-        Issue 6 narrows this for quality evaluators."""
-        return self.can_view(user)
+        """Price, day rates, expenses and documents marked commercial (the second
+        envelope). A quality evaluator of the commission (even one who is also a
+        commissioner) sees none of it until a commissioner opens the price envelope."""
+        if not self.can_view(user):
+            return False
+        if self.is_bidder(user):
+            return True
+        if self.commission.price_opened_at is not None:
+            return True
+        from portal.models.evaluation import current_assignment
+
+        return current_assignment(self.commission_id, user) is None
 
     def is_open_for_bids(self, now: datetime | None = None) -> bool:
         return self.commission.is_open_at(now or utcnow())

@@ -181,6 +181,10 @@ class Commission(db.Model):
     awarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The second envelope (issue 6): opened by a commissioner once moderation is complete.
+    # Not a state of its own: the commission stays "moderated" until an award is proposed.
+    price_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    price_opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     # selectin, not joined: a joined eager load would put an outer join into every
     # SELECT ... FOR UPDATE on commissions, which PostgreSQL refuses.
@@ -320,11 +324,22 @@ class Commission(db.Model):
 
     def can_view(self, user) -> bool:
         """Commissioners see all; an invited supplier organisation sees it once it is
-        published; nobody else (partnership members, evaluators: issue 6 adds the
-        evaluators assigned to it)."""
+        published; an evaluator assigned to it once its evaluation has started; nobody
+        else (partnership members)."""
         if self.can_manage(user):
             return True
-        return self.is_supplier_viewer(user)
+        return self.is_supplier_viewer(user) or self.is_assigned_evaluator(user)
+
+    def is_assigned_evaluator(self, user) -> bool:
+        """A current member of the evaluation panel (staff role 'evaluator'), once the
+        bids are opened and the evaluation has started (issue 6)."""
+        from portal.models.evaluation import evaluator_assignment
+
+        return evaluator_assignment(self, user) is not None
+
+    @property
+    def price_envelope_open(self) -> bool:
+        return self.price_opened_at is not None
 
     def is_supplier_viewer(self, user) -> bool:
         if self.published_at is None:
