@@ -4,6 +4,7 @@ the filters work from the keyboard-free happy path a person would follow."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.audit import record
 from portal.extensions import db
@@ -29,20 +30,20 @@ def test_audit_page_is_accessible_and_filters(app, page, live_server):
     sign_in_browser(page, admin)
     page.goto("/admin/audit")
     assert page.get_by_role("heading", level=1).inner_text() == "Audit trail"
-    assert page.locator("tbody tr").count() == 5
+    expect(page.locator("tbody tr")).to_have_count(5)
     assert "<b>commissioner</b>" in page.locator("#event-7").inner_text()
     assert_no_axe_violations(page)
     screenshot(page, "admin-audit")
 
     page.get_by_role("link", name="Next page").click()
-    assert page.locator("tbody tr").count() == 2
+    expect(page.locator("tbody tr")).to_have_count(2)
     assert_no_axe_violations(page)
 
     page.goto("/admin/audit")
     page.get_by_label("Action").fill("user.")
     page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("tbody tr")).to_have_count(3)
     assert "action=user." in page.url
-    assert page.locator("tbody tr").count() == 3
 
     # A date that does not exist: a GOV.UK error summary, no events.
     page.locator("#date_from-day").fill("31")
@@ -50,8 +51,8 @@ def test_audit_page_is_accessible_and_filters(app, page, live_server):
     page.locator("#date_from-year").fill("2025")
     page.get_by_role("button", name="Apply filters").click()
     summary = page.locator(".govuk-error-summary")
-    assert "From date must be a real date" in summary.inner_text()
+    expect(summary).to_contain_text("From date must be a real date")
     assert page.title().startswith("Error: ")
-    assert page.locator("tbody tr").count() == 0
+    expect(page.locator("tbody tr")).to_have_count(0)
     assert_no_axe_violations(page)
     screenshot(page, "admin-audit-error")
