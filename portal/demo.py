@@ -12,6 +12,7 @@ published in the README.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -261,13 +262,18 @@ def seed_pool(ctx: DemoContext) -> dict | None:
     )
 
 
-def seed_profiles(ctx: DemoContext) -> dict | None:
-    """Reviewer profiles for the organisations made so far (portal/demo_profiles.py)."""
-    try:
-        from portal.demo_profiles import seed_profiles_step
-    except ImportError:
-        return None
-    return seed_profiles_step(ctx)
+def optional_step(module: str, function: str) -> Callable[[DemoContext], dict | None]:
+    """A step whose code lives in another area's module, called as function(ctx); it is
+    skipped when that area is not installed."""
+
+    def run(ctx: DemoContext) -> dict | None:
+        try:
+            step = getattr(importlib.import_module(module), function)
+        except (ImportError, AttributeError):
+            return None
+        return step(ctx)
+
+    return run
 
 
 def _pool_owner_login() -> tuple[DemoLogin, ...]:
@@ -284,7 +290,9 @@ def _pool_owner_login() -> tuple[DemoLogin, ...]:
 STEPS: list[Step] = [
     Step("accounts", seed_accounts, ACCOUNT_LOGINS),
     Step("pool", seed_pool, _pool_owner_login()),
-    Step("profiles", seed_profiles),
+    Step("profiles", optional_step("portal.demo_profiles", "seed_profiles_step")),
+    Step("commissions", optional_step("portal.demo_commissions", "seed_commissions_step")),
+    Step("bids", optional_step("portal.demo_bids", "seed_bids_step")),
 ]
 
 
