@@ -45,6 +45,8 @@ def _ref(name: str) -> dict:
 
 
 ERRORS = {
+    "302": {"description": "Panel staff who have not confirmed their second factor in "
+            "this session are sent to confirm it"},
     "401": {"description": "Not signed in", "content": {"application/json": {
         "schema": _ref("Error")}}},
     "403": {"description": "Not a partnership member or panel staff (or second factor "

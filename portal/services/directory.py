@@ -439,7 +439,11 @@ def add_to_shortlist(user, reviewer_id: int, shortlist_id: int | None = None,
     if shortlist_id:
         shortlist = shortlist_for(user, shortlist_id)
     elif new_name is not None and new_name.strip():
-        shortlist = create_shortlist(user, new_name)
+        # A name the user already has means that shortlist.
+        existing = db.session.scalar(select(Shortlist).where(
+            Shortlist.owner_id == user.id,
+            func.lower(Shortlist.name) == re.sub(r"\s+", " ", new_name).strip().lower()))
+        shortlist = existing or create_shortlist(user, new_name)
     else:
         raise DirectoryError("Choose a shortlist, or enter a name for a new one", "shortlist")
     if any(e.reviewer_id == profile.id for e in shortlist.entries):
