@@ -75,6 +75,12 @@ def fts_table_names(name: str) -> bool:
     return name == FTS_TABLE or name.startswith(FTS_TABLE + "_")
 
 
+def alembic_include_name(name, type_, parent_names) -> bool:
+    """For Alembic's `include_name`: leave the FTS5 tables out of autogenerate and of
+    schema comparisons (they are made by migration 0005, not by the metadata)."""
+    return not (type_ == "table" and name is not None and fts_table_names(name))
+
+
 def _after_create(target, connection: Connection, **kw) -> None:
     if connection.dialect.name == "sqlite":
         for statement in SQLITE_CREATE:
