@@ -69,6 +69,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(bids_bp)
 
+    from portal.evaluation import bp as evaluation_bp
+
+    app.register_blueprint(evaluation_bp)
+
     from portal.api import bp as api_bp
     from portal.directory import bp as directory_bp
 

@@ -56,6 +56,7 @@ def _role_links(user) -> list[tuple[str, str, bool]]:
         ("admin.index", "Administration", user.is_admin),
         ("teams.team", "Your team", user.is_supplier),
         ("commissions.index", "Commissions", user.is_commissioner),
+        ("evaluation.index", "Evaluations", user.is_evaluator),
         ("commissions.opportunities", "Opportunities", user.is_supplier),
     ]
 
