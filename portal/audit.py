@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, not_, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import raiseload
 
@@ -426,6 +426,45 @@ class AuditFilters:
     object_id: str | None = None
     occurred_from: datetime | None = None  # inclusive, aware UTC
     occurred_before: datetime | None = None  # exclusive, aware UTC
+    # Sealed bids: hide what would tell the panel who bid before the bids are opened.
+    hide_sealed: bool = True
+
+
+def sealed_bid_events() -> ColumnElement[bool]:
+    """Events that would tell the panel who bid before a commission's bids are opened:
+    events on a bid of an unopened commission, and uploads of bid documents not yet
+    opened. The rule of portal.services.bids.is_sealed_audit_event, in SQL so that a page
+    of events stays one query and counts stay right (tests/test_audit_sealed.py checks
+    the two agree)."""
+    from portal.models.bids import DOCUMENT_AREA, Bid, BidDocument
+    from portal.models.commissions import Commission
+
+    unopened_bids = (
+        select(cast(Bid.id, String))
+        .join(Commission, Commission.id == Bid.commission_id)
+        .where(Commission.bids_opened_at.is_(None))
+    )
+    opened_documents = (
+        select(BidDocument.document_id)
+        .join(Bid, Bid.id == BidDocument.bid_id)
+        .join(Commission, Commission.id == Bid.commission_id)
+        .where(Commission.bids_opened_at.is_not(None))
+    )
+    # Every part is NULL-safe, so NOT(...) never drops an unrelated event.
+    on_sealed_bid = and_(
+        AuditEvent.object_type.is_not(None),
+        AuditEvent.object_id.is_not(None),
+        AuditEvent.object_type == "bids",
+        AuditEvent.object_id.in_(unopened_bids),
+    )
+    sealed_upload = and_(
+        AuditEvent.object_type.is_not(None),
+        AuditEvent.object_id.is_not(None),
+        AuditEvent.object_type == "documents",
+        func.coalesce(AuditEvent.data["area"].as_string(), "") == DOCUMENT_AREA,
+        AuditEvent.object_id.not_in(opened_documents),
+    )
+    return or_(on_sealed_bid, sealed_upload)
 
 
 def _like_escape(text: str) -> str:
@@ -433,6 +472,8 @@ def _like_escape(text: str) -> str:
 
 
 def _apply_filters(stmt: Select, filters: AuditFilters) -> Select:
+    if filters.hide_sealed:
+        stmt = stmt.where(not_(sealed_bid_events()))
     if filters.actor_email:
         pattern = f"%{_like_escape(filters.actor_email.lower())}%"
         stmt = stmt.where(func.lower(AuditEvent.actor_label).like(pattern, escape="\\"))
