@@ -1,0 +1,35 @@
+"""The directory's demo step, after the accounts, pool and profiles steps."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.demo import DemoContext, seed_accounts
+from portal.demo_directory import seed_demo_directory
+from portal.extensions import db
+from portal.models import Enquiry, Shortlist
+from portal.search import SearchParams, search
+
+
+def test_demo_directory_is_worth_trying_and_idempotent(app):
+    from portal.demo_pool import seed_demo_pool
+    from portal.demo_profiles import seed_demo_profiles
+
+    ctx = DemoContext()
+    seed_accounts(ctx)
+    seed_demo_pool(commissioner=ctx.users.get("commissioner"),
+                   password_hash=ctx.password_hash("supplier"))
+    seed_demo_profiles()
+    first = seed_demo_directory()
+    db.session.commit()
+    assert first["indexed"] >= 60
+    assert first["shortlists"] == 1 and first["enquiries"] == 1
+    result = search(SearchParams(per_page=50))
+    assert result.total >= 20  # consented reviewers of active pool members only
+    assert search(SearchParams(text="neglect")).total >= 3
+    again = seed_demo_directory()
+    db.session.commit()
+    assert again["shortlists"] == 0 and again["enquiries"] == 0
+    assert db.session.scalar(select(db.func.count(Shortlist.id))) == 1
+    enquiry = db.session.scalar(select(Enquiry))
+    assert [m.side for m in enquiry.messages] == ["partnership", "reviewer"]
