@@ -58,6 +58,10 @@ def _role_links(user) -> list[tuple[str, str, bool]]:
         ("commissions.index", "Commissions", user.is_commissioner),
         ("evaluation.index", "Evaluations", user.is_evaluator),
         ("commissions.opportunities", "Opportunities", user.is_supplier),
+        ("directory.search", "Find a reviewer",
+         user.is_approved_partnership_member or user.is_commissioner or user.is_admin),
+        ("directory.enquiries", "Enquiries",
+         user.is_approved_partnership_member or user.is_supplier),
     ]
 
 

@@ -33,3 +33,23 @@ def test_demo_directory_is_worth_trying_and_idempotent(app):
     assert db.session.scalar(select(db.func.count(Shortlist.id))) == 1
     enquiry = db.session.scalar(select(Enquiry))
     assert [m.side for m in enquiry.messages] == ["partnership", "reviewer"]
+
+
+def test_reindex_command_and_navigation(app, client, sign_in):
+    from tests.directory_support import reviewer
+    from tests.fixtures.users import make_partnership_member, make_supplier
+
+    profile = reviewer("Ada Achebe")
+    db.session.execute(db.text("DELETE FROM directory_search_documents"))
+    db.session.commit()
+    assert search(SearchParams(text="achebe")).total == 0
+    result = app.test_cli_runner().invoke(args=["directory", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "profile(s) indexed" in result.output
+    assert search(SearchParams(text="achebe")).total == 1
+    sign_in(make_partnership_member())
+    page = client.get("/directory/enquiries").text
+    assert 'href="/directory"' in page and "Find a reviewer" in page
+    sign_in(make_supplier(profile.organisation))
+    page = client.get("/directory/enquiries").text
+    assert "Find a reviewer" not in page and "Enquiries" in page
