@@ -13,6 +13,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
 )
 from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from portal.models.commissions import SCORE_SCALE
 from portal.services.evaluation import DESCRIPTION_MAX, REASON_MAX
@@ -43,7 +44,7 @@ class AssignForm(FlaskForm):
 class DeclarationForm(FlaskForm):
     has_conflict = RadioField(
         "Do you have a conflict of interest with this bidder?",
-        choices=[("no", "No"), ("yes", "Yes")],
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
         widget=GovRadioInput(),
         validate_choice=False,
     )
@@ -75,7 +76,7 @@ def scoring_form(criteria, *, consensus: bool = False, formdata=None, **kw):
     for criterion in criteria:
         setattr(Form, f"score_{criterion.id}", RadioField(
             ("Consensus score" if consensus else "Score") + f" for {criterion.name}",
-            choices=[(str(s), str(s)) for s in SCORE_SCALE],
+            choices=[SelectChoice(str(s), str(s)) for s in SCORE_SCALE],
             validate_choice=False,
         ))
         setattr(Form, f"{text_name}_{criterion.id}", TextAreaField(
@@ -93,8 +94,9 @@ class AbnormallyLowForm(FlaskForm):
     outcome = RadioField(
         "Your decision",
         choices=[
-            ("accepted", "Accept the price: the bid stays in the ranking"),
-            ("rejected", "Reject the bid as abnormally low: it leaves the ranking"),
+            SelectChoice("accepted", "Accept the price: the bid stays in the ranking"),
+            SelectChoice("rejected",
+                         "Reject the bid as abnormally low: it leaves the ranking"),
         ],
         widget=GovRadioInput(),
         validate_choice=False,

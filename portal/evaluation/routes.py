@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from portal.access import staff_required
 from portal.evaluation import bp
@@ -102,11 +103,13 @@ def _flash_error(error: service.EvaluationError) -> None:
 
 def _assign_form(commission: Commission, formdata=None) -> AssignForm:
     form = AssignForm(formdata=formdata) if formdata is not None else AssignForm()
-    form.user_id.choices = [("", "Choose an evaluator")] + [
-        (str(u.id), f"{u.name} ({u.email})") for u in service.eligible_evaluators(commission)
+    form.user_id.choices = [SelectChoice("", "Choose an evaluator")] + [
+        SelectChoice(str(u.id), f"{u.name} ({u.email})")
+        for u in service.eligible_evaluators(commission)
     ]
-    form.replaces_id.choices = [("", "Nobody")] + [
-        (str(a.id), a.user.name) for a in service.assignments(commission, include_removed=True)
+    form.replaces_id.choices = [SelectChoice("", "Nobody")] + [
+        SelectChoice(str(a.id), a.user.name)
+        for a in service.assignments(commission, include_removed=True)
     ]
     return form
 
