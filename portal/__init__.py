@@ -79,6 +79,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(directory_bp)
     app.register_blueprint(api_bp)
 
+    from portal.award import bp as award_bp
+
+    app.register_blueprint(award_bp)
+
 
 def create_app(
     config: type[Config] | str | None = None, overrides: Mapping[str, Any] | None = None

@@ -11,3 +11,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 from portal.api import routes  # noqa: E402,F401
+from portal.api import ocds  # noqa: E402,F401  (open data, issue 6)

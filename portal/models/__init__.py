@@ -13,6 +13,7 @@ from portal.models.accounts import (
     UserRole,
 )
 from portal.models.audit import AuditEvent, AuditHead
+from portal.models.award import Award, AwardStatus, LetterKind, OcdsRelease, OutcomeLetter
 from portal.models.base import UTCDateTime, utcnow
 from portal.models.bids import (
     Bid,
@@ -79,6 +80,8 @@ __all__ = [
     "ApplicationEvidence",
     "AuditEvent",
     "AuditHead",
+    "Award",
+    "AwardStatus",
     "Bid",
     "BidDocument",
     "BidExpense",
@@ -108,7 +111,9 @@ __all__ = [
     "EvaluatorSubmission",
     "ExpertiseTag",
     "Invitation",
+    "LetterKind",
     "MembershipEvent",
+    "OcdsRelease",
     "OrgRole",
     "Organisation",
     "OrganisationInvitation",
@@ -116,6 +121,7 @@ __all__ = [
     "OrganisationRegion",
     "OutboxEmail",
     "OutboxStatus",
+    "OutcomeLetter",
     "Partnership",
     "PartnershipStatus",
     "PoolApplication",

@@ -27,7 +27,7 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit
+from portal import audit, ocds
 from portal.extensions import db
 from portal.mail import queue_email
 from portal.models.accounts import Organisation, OrganisationMember, User
@@ -645,6 +645,7 @@ def publish(actor: User, commission: Commission, now: datetime | None = None) ->
     db.session.flush()
     version = _add_version(actor, commission, VersionKind.PUBLISHED, "", {}, now)
     db.session.flush()
+    ocds.on_published(commission, now)  # open data: the tender release
     audit.record("commission.published", actor=actor, obj=commission,
                  data={"reference": commission.reference, "version": version.number,
                        "invited_organisations": [m.organisation_id for m in memberships],
@@ -701,6 +702,7 @@ def extend_deadline(actor: User, commission: Commission, clarification: datetime
     changes = diff(before, snapshot(commission))
     version = _add_version(actor, commission, VersionKind.DEADLINE_EXTENDED, note, changes, now)
     db.session.flush()
+    ocds.on_amended(commission, now)  # open data: a tenderAmendment release
     audit.record("commission.deadline_extended", actor=actor, obj=commission,
                  data={"version": version.number, "changes": changes})
     mail_invitees(
@@ -788,6 +790,7 @@ def change_material(
     changes = diff(before, snapshot(commission))
     version = _add_version(actor, commission, VersionKind.MATERIAL_CHANGE, note, changes, now)
     db.session.flush()
+    ocds.on_amended(commission, now)  # open data: a tenderAmendment release
     bidders = on_material_change(actor, commission, version)
     audit.record("commission.material_change", actor=actor, obj=commission,
                  data={"version": version.number, "fields": sorted(changes),
@@ -826,6 +829,9 @@ def cancel(actor: User, commission: Commission, reason: str,
                               "reason")
     was_published = commission.published_at is not None
     state_before = commission.state_at(now)
+    from portal.services.award import on_commission_cancelled
+
+    on_commission_cancelled(actor, commission, now)  # an award in progress ends (issue 6)
     commission.cancelled_at = now
     commission.cancelled_by_id = actor.id
     commission.cancellation_reason = reason
@@ -834,6 +840,7 @@ def cancel(actor: User, commission: Commission, reason: str,
         version = _add_version(actor, commission, VersionKind.CANCELLED, reason,
                                {"state": {"old": str(state_before), "new": "cancelled"}}, now)
     db.session.flush()
+    ocds.on_cancelled(commission, now)  # open data: a tenderCancellation release
     audit.record("commission.cancelled", actor=actor, obj=commission,
                  data={"reason": reason, "state_before": str(state_before),
                        "version": version.number if version else None})
