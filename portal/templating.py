@@ -40,6 +40,7 @@ def navigation_items() -> list[dict]:
                 items.append((endpoint, text))
     else:
         items.append(("main.index", "Home"))
+        items.append(("pool.public_list", "Reviewer pool"))
     current = request.endpoint
     nav = []
     for endpoint, text in items:
@@ -54,7 +55,11 @@ def navigation_items() -> list[dict]:
 def _role_links(user) -> list[tuple[str, str, bool]]:
     return [
         ("admin.index", "Administration", user.is_admin),
+        ("profiles.details", "Your organisation", user.is_supplier),
+        ("pool.memberships", "Pool membership", user.is_supplier),
         ("teams.team", "Your team", user.is_supplier),
+        ("pool.queue", "Applications", user.is_commissioner),
+        ("pool.members", "Pool members", user.is_commissioner),
         ("commissions.index", "Commissions", user.is_commissioner),
         ("evaluation.index", "Evaluations", user.is_evaluator),
         ("commissions.opportunities", "Opportunities", user.is_supplier),
