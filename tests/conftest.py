@@ -8,10 +8,12 @@ its own database there, empties it between tests and drops it at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import pytest
 from flask import g
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -26,6 +28,24 @@ pytest_plugins = [
 ]
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates shared by the many apps a run creates (one per test): compiling
+    every template again for each test was most of a simple test's time."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self._store:
+            bucket.bytecode_from_string(self._store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = _MemoryBytecodeCache()
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +75,36 @@ def postgres_database():
         admin.dispose()
 
 
+def _prepare_schema() -> None:
+    from portal.models.audit import ensure_audit_head
+    from portal.models.categories import seed_service_categories
+
+    db.create_all()
+    ensure_audit_head()
+    seed_service_categories()
+    db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """An SQLite file with the schema, made once per run and copied for each test
+    (copying is much faster than creating some sixty tables every time)."""
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        _prepare_schema()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
-def database_url(postgres_database, tmp_path):
+def database_url(postgres_database, tmp_path, request):
     if postgres_database:
         return postgres_database
-    return f"sqlite:///{tmp_path / 'portal.db'}"
+    path = tmp_path / "portal.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
 
 
 def _empty_postgres() -> None:
@@ -90,16 +135,10 @@ def app(database_url, tmp_path, app_overrides):
         **app_overrides,
     }
     app = create_app("testing", overrides)
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_state)
     with app.app_context():
-        db.create_all()
-        from portal.models.audit import ensure_audit_head
-
-        from portal.models.categories import seed_service_categories
-
-        ensure_audit_head()
-        seed_service_categories()
-        db.session.commit()
+        _prepare_schema()  # no-op on a copied SQLite template; builds PostgreSQL's once
     yield app
     with app.app_context():
         db.session.remove()
