@@ -287,12 +287,22 @@ def _pool_owner_login() -> tuple[DemoLogin, ...]:
     return (DemoLogin(f"owner@{slug}.example", "supplier", description),)
 
 
+def _evaluation_logins() -> tuple[DemoLogin, ...]:
+    try:
+        from portal.demo_evaluation import evaluation_logins
+    except ImportError:
+        return ()
+    return evaluation_logins()
+
+
 STEPS: list[Step] = [
     Step("accounts", seed_accounts, ACCOUNT_LOGINS),
     Step("pool", seed_pool, _pool_owner_login()),
     Step("profiles", optional_step("portal.demo_profiles", "seed_profiles_step")),
     Step("commissions", optional_step("portal.demo_commissions", "seed_commissions_step")),
     Step("bids", optional_step("portal.demo_bids", "seed_bids_step")),
+    Step("evaluation", optional_step("portal.demo_evaluation", "seed_evaluation_step"),
+         _evaluation_logins()),
 ]
 
 
