@@ -303,6 +303,7 @@ STEPS: list[Step] = [
     Step("bids", optional_step("portal.demo_bids", "seed_bids_step")),
     Step("evaluation", optional_step("portal.demo_evaluation", "seed_evaluation_step"),
          _evaluation_logins()),
+    Step("award", optional_step("portal.demo_award", "seed_award_step")),
 ]
 
 
