@@ -188,3 +188,21 @@ def test_withdraw_and_no_suitable_bid_pages(app, client):
     login_as(client, ev.suppliers[2])
     page = client.get(f"/opportunities/{ev.commission.id}/outcome").get_data(as_text=True)
     assert "no bid is suitable" in page and "None is suitable" in page
+
+
+def test_links_to_the_award_pages(app, client):
+    ev = evaluated_commission()
+    login_as(client, ev.commissioner)
+    overview = client.get(f"/commissioning/commissions/{ev.commission.id}").get_data(
+        as_text=True)
+    assert _manage_url(ev) in overview
+    award = service.propose(ev.commissioner, ev.commission, None, "")
+    db.session.commit()
+    approver = admin()
+    login_as(client, approver)
+    assert "/admin/awards" in client.get("/admin/").get_data(as_text=True)
+    service.approve(approver, award)
+    db.session.commit()
+    login_as(client, ev.suppliers[1])
+    opportunity = client.get(f"/opportunities/{ev.commission.id}").get_data(as_text=True)
+    assert f"/opportunities/{ev.commission.id}/outcome" in opportunity

@@ -9,6 +9,7 @@ SECTIONS = [
     ("admin.users", "Users", "Find people, change roles, deactivate accounts."),
     ("admin.partnerships", "Partnerships", "Local safeguarding partnerships and approvals."),
     ("admin.audit_events", "Audit trail", "Every change made in the portal."),
+    ("award.approvals", "Awards to approve", "Approve or return award proposals (four eyes)."),
     ("admin.outbox", "E-mail outbox", "Messages waiting, sent and failed."),
 ]
 

@@ -328,3 +328,15 @@ def open_data():
 
     return render_template("award/open_data.html", license=ocds.setting(
         "OCDS_LICENSE", ocds.DEFAULT_LICENSE), prefix=ocds.prefix())
+
+
+@bp.app_template_global("outcome_letter_link")
+def outcome_letter_link(commission) -> str | None:
+    """For the opportunity page: the link to the signed-in bidder's outcome letter for
+    this commission, or None when their organisation has none."""
+    membership = getattr(current_user, "membership", None)
+    if not current_user.is_authenticated or membership is None:
+        return None
+    if not service.letters_for_organisation(commission, membership.organisation_id):
+        return None
+    return url_for("award.outcome", commission_id=commission.id)
