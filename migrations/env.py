@@ -102,6 +102,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("compare_type", True)
     conf_args.setdefault("render_item", render_item)
+    # SQLite's FTS5 index and its shadow tables are made by migration 0005, not models.
+    from portal.search.schema import alembic_include_name
+
+    conf_args.setdefault("include_name", alembic_include_name)
     # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     conf_args.setdefault("render_as_batch", get_engine().dialect.name == "sqlite")
     if conf_args.get("process_revision_directives") is None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db
+from portal.search.schema import alembic_include_name
 from tests.conftest import POSTGRES_URL
 
 
@@ -34,7 +35,9 @@ def empty_database_url(tmp_path):
 
 def _diff(app):
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": alembic_include_name}
+        )
         return compare_metadata(context, db.metadata)
 
 

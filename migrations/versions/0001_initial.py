@@ -2,12 +2,12 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 18:42:05.158858
+Create Date: 2026-11-28 20:11:38.640451
 
 """
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0001_initial'
@@ -24,11 +24,52 @@ def upgrade():
     sa.Column('last_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
+    op.create_table('commission_reference_counters',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_commission_reference_counters'))
+    )
+    op.create_table('declaration_questions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('section', sa.String(length=60), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('hint', sa.Text(), nullable=True),
+    sa.Column('answer_type', sa.String(length=20), nullable=False),
+    sa.Column('rule', sa.JSON(), nullable=False),
+    sa.Column('details_required_on', sa.String(length=10), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("answer_type in ('yes_no', 'amount', 'date')", name=op.f('ck_declaration_questions_answer_type_known')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_declaration_questions')),
+    sa.UniqueConstraint('key', name=op.f('uq_declaration_questions_key'))
+    )
+    op.create_table('expertise_tags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expertise_tags')),
+    sa.UniqueConstraint('name', name=op.f('uq_expertise_tags_name'))
+    )
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('legal_name', sa.String(length=200), nullable=False),
     sa.Column('trading_name', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=True),
+    sa.Column('companies_house_number', sa.String(length=8), nullable=True),
+    sa.Column('charity_number', sa.String(length=10), nullable=True),
+    sa.Column('address_line_1', sa.String(length=200), nullable=True),
+    sa.Column('address_line_2', sa.String(length=200), nullable=True),
+    sa.Column('town', sa.String(length=100), nullable=True),
+    sa.Column('postcode', sa.String(length=8), nullable=True),
+    sa.Column('website', sa.String(length=300), nullable=True),
+    sa.Column('is_sme', sa.Boolean(), nullable=True),
+    sa.Column('details_updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind is null or kind <> 'charity' or charity_number is not null", name=op.f('ck_organisations_charity_has_number')),
+    sa.CheckConstraint("kind is null or kind <> 'company' or companies_house_number is not null", name=op.f('ck_organisations_company_has_number')),
+    sa.CheckConstraint("kind is null or kind in ('individual', 'sole_trader', 'company', 'university', 'charity', 'partnership', 'other')", name=op.f('ck_organisations_kind_known')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations'))
     )
     op.create_table('outbox_emails',
@@ -75,6 +116,16 @@ def upgrade():
     sa.UniqueConstraint('code', name=op.f('uq_service_categories_code')),
     sa.UniqueConstraint('number', name=op.f('uq_service_categories_number'))
     )
+    op.create_table('organisation_regions',
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('region', sa.String(length=30), nullable=False),
+    sa.CheckConstraint("region in ('north_east', 'north_west', 'yorkshire_humber', 'east_midlands', 'west_midlands', 'east_of_england', 'london', 'south_east', 'south_west', 'wales')", name=op.f('ck_organisation_regions_region_known')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_organisation_regions_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('organisation_id', 'region', name=op.f('pk_organisation_regions'))
+    )
+    with op.batch_alter_table('organisation_regions', schema=None) as batch_op:
+        batch_op.create_index('ix_organisation_regions_region', ['region'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
@@ -128,6 +179,90 @@ def upgrade():
         batch_op.create_index('ix_audit_events_object', ['object_type', 'object_id'], unique=False)
         batch_op.create_index('ix_audit_events_occurred_at', ['occurred_at'], unique=False)
 
+    op.create_table('commissions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=20), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_partnership_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('specification', sa.Text(), nullable=False),
+    sa.Column('deliverables', sa.Text(), nullable=False),
+    sa.Column('timescale', sa.Text(), nullable=False),
+    sa.Column('max_budget_pence', sa.BigInteger(), nullable=True),
+    sa.Column('price_weight', sa.Integer(), nullable=False),
+    sa.Column('clarification_deadline', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submission_deadline', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_by_id', sa.Integer(), nullable=True),
+    sa.Column('cancellation_reason', sa.Text(), nullable=True),
+    sa.Column('closed_notice_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('bids_opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('bids_opened_by_id', sa.Integer(), nullable=True),
+    sa.Column('evaluation_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('moderated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('award_proposed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('standstill_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('awarded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivery_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('price_opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('price_opened_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('clarification_deadline is null or submission_deadline is null or clarification_deadline < submission_deadline', name=op.f('ck_commissions_clarification_before_submission')),
+    sa.CheckConstraint('max_budget_pence is null or max_budget_pence > 0', name=op.f('ck_commissions_budget_positive')),
+    sa.CheckConstraint('price_weight between 0 and 100', name=op.f('ck_commissions_price_weight_range')),
+    sa.CheckConstraint('published_at is null or submission_deadline is not null', name=op.f('ck_commissions_published_has_deadline')),
+    sa.ForeignKeyConstraint(['bids_opened_by_id'], ['users.id'], name=op.f('fk_commissions_bids_opened_by_id_users')),
+    sa.ForeignKeyConstraint(['buyer_partnership_id'], ['partnerships.id'], name=op.f('fk_commissions_buyer_partnership_id_partnerships')),
+    sa.ForeignKeyConstraint(['cancelled_by_id'], ['users.id'], name=op.f('fk_commissions_cancelled_by_id_users')),
+    sa.ForeignKeyConstraint(['category_id'], ['service_categories.id'], name=op.f('fk_commissions_category_id_service_categories')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_commissions_created_by_id_users')),
+    sa.ForeignKeyConstraint(['price_opened_by_id'], ['users.id'], name=op.f('fk_commissions_price_opened_by_id_users')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_commissions_published_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commissions')),
+    sa.UniqueConstraint('reference', name=op.f('uq_commissions_reference'))
+    )
+    with op.batch_alter_table('commissions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commissions_category_id'), ['category_id'], unique=False)
+        batch_op.create_index('ix_commissions_published_deadline', ['published_at', 'submission_deadline'], unique=False)
+
+    op.create_table('directory_enquiry_blocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('partnership_id', sa.Integer(), nullable=False),
+    sa.Column('blocked_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['blocked_by_id'], ['users.id'], name=op.f('fk_directory_enquiry_blocks_blocked_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_directory_enquiry_blocks_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['partnership_id'], ['partnerships.id'], name=op.f('fk_directory_enquiry_blocks_partnership_id_partnerships'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_enquiry_blocks')),
+    sa.UniqueConstraint('organisation_id', 'partnership_id', name='uq_directory_enquiry_blocks_pair')
+    )
+    with op.batch_alter_table('directory_enquiry_blocks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_directory_enquiry_blocks_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_directory_enquiry_blocks_partnership_id'), ['partnership_id'], unique=False)
+
+    op.create_table('directory_shortlists',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('partnership_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_directory_shortlists_owner_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['partnership_id'], ['partnerships.id'], name=op.f('fk_directory_shortlists_partnership_id_partnerships')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_shortlists')),
+    sa.UniqueConstraint('owner_id', 'name', name='uq_directory_shortlists_owner_name')
+    )
+    with op.batch_alter_table('directory_shortlists', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_directory_shortlists_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_directory_shortlists_partnership_id'), ['partnership_id'], unique=False)
+
     op.create_table('documents',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('storage_key', sa.String(length=200), nullable=False),
@@ -180,6 +315,32 @@ def upgrade():
     with op.batch_alter_table('organisation_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organisation_members_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('pool_applications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('declarations_saved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind in ('join', 'renewal')", name=op.f('ck_pool_applications_kind_known')),
+    sa.CheckConstraint("status in ('draft', 'submitted', 'changes_requested', 'admitted', 'rejected', 'withdrawn')", name=op.f('ck_pool_applications_status_known')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_pool_applications_created_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_pool_applications_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['users.id'], name=op.f('fk_pool_applications_submitted_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pool_applications'))
+    )
+    with op.batch_alter_table('pool_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pool_applications_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index('ix_pool_applications_status_submitted', ['status', 'submitted_at'], unique=False)
+        batch_op.create_index('uq_pool_applications_one_open', ['organisation_id'], unique=True, sqlite_where=sa.text("kind = 'join' and status in ('draft', 'submitted', 'changes_requested')"), postgresql_where=sa.text("kind = 'join' and status in ('draft', 'submitted', 'changes_requested')"))
+
     op.create_table('recovery_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -203,16 +364,911 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_roles')),
     sa.UniqueConstraint('user_id', 'role', name='uq_user_roles_user_role')
     )
+    op.create_table('bids',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('understanding', sa.Text(), nullable=False),
+    sa.Column('methodology', sa.Text(), nullable=False),
+    sa.Column('conflicts_answer', sa.String(length=10), nullable=True),
+    sa.Column('conflicts_statement', sa.Text(), nullable=False),
+    sa.Column('price_confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('declaration_accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('declaration_accepted_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_by_id', sa.Integer(), nullable=True),
+    sa.Column('reconfirmation_requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("conflicts_answer is null or conflicts_answer in ('none', 'declared')", name=op.f('ck_bids_conflicts_answer_known')),
+    sa.CheckConstraint("status = 'draft' or status = 'withdrawn' or submitted_at is not null", name=op.f('ck_bids_submitted_has_time')),
+    sa.CheckConstraint("status in ('draft', 'submitted', 'needs_reconfirmation', 'withdrawn')", name=op.f('ck_bids_status_known')),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_bids_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_bids_created_by_id_users')),
+    sa.ForeignKeyConstraint(['declaration_accepted_by_id'], ['users.id'], name=op.f('fk_bids_declaration_accepted_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_bids_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['users.id'], name=op.f('fk_bids_submitted_by_id_users')),
+    sa.ForeignKeyConstraint(['withdrawn_by_id'], ['users.id'], name=op.f('fk_bids_withdrawn_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bids')),
+    sa.UniqueConstraint('commission_id', 'organisation_id', name='uq_bids_commission_org')
+    )
+    with op.batch_alter_table('bids', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bids_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index('ix_bids_commission_status', ['commission_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bids_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('clarification_questions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('asked_by_id', sa.Integer(), nullable=True),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('asked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('published_question', sa.Text(), nullable=True),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status <> 'public' or published_question is not null", name=op.f('ck_clarification_questions_public_has_published_text')),
+    sa.CheckConstraint("status = 'awaiting' or (answer is not null and answered_at is not null)", name=op.f('ck_clarification_questions_answered_has_answer')),
+    sa.CheckConstraint("status in ('awaiting', 'public', 'private')", name=op.f('ck_clarification_questions_status_known')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['users.id'], name=op.f('fk_clarification_questions_answered_by_id_users')),
+    sa.ForeignKeyConstraint(['asked_by_id'], ['users.id'], name=op.f('fk_clarification_questions_asked_by_id_users')),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_clarification_questions_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_clarification_questions_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clarification_questions'))
+    )
+    with op.batch_alter_table('clarification_questions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_clarification_questions_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index('ix_clarification_questions_commission_status', ['commission_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_clarification_questions_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('commission_documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_commission_documents_added_by_id_users')),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_commission_documents_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_commission_documents_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_documents')),
+    sa.UniqueConstraint('document_id', name=op.f('uq_commission_documents_document_id'))
+    )
+    with op.batch_alter_table('commission_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_documents_commission_id'), ['commission_id'], unique=False)
+
+    op.create_table('commission_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind in ('published', 'deadline_extended', 'material_change', 'cancelled')", name=op.f('ck_commission_versions_kind_known')),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_commission_versions_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_commission_versions_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_versions')),
+    sa.UniqueConstraint('commission_id', 'number', name='uq_commission_versions_number')
+    )
+    with op.batch_alter_table('commission_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_versions_commission_id'), ['commission_id'], unique=False)
+
+    op.create_table('evaluation_criteria',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('weight', sa.Integer(), nullable=False),
+    sa.Column('guidance_0', sa.Text(), nullable=False),
+    sa.Column('guidance_1', sa.Text(), nullable=False),
+    sa.Column('guidance_2', sa.Text(), nullable=False),
+    sa.Column('guidance_3', sa.Text(), nullable=False),
+    sa.Column('guidance_4', sa.Text(), nullable=False),
+    sa.CheckConstraint('weight between 1 and 100', name=op.f('ck_evaluation_criteria_weight_range')),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_evaluation_criteria_commission_id_commissions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation_criteria')),
+    sa.UniqueConstraint('commission_id', 'position', name='uq_evaluation_criteria_position')
+    )
+    with op.batch_alter_table('evaluation_criteria', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evaluation_criteria_commission_id'), ['commission_id'], unique=False)
+
+    op.create_table('evaluator_assignments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('is_moderator', sa.Boolean(), nullable=False),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('removed_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['users.id'], name=op.f('fk_evaluator_assignments_assigned_by_id_users')),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_evaluator_assignments_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['removed_by_id'], ['users.id'], name=op.f('fk_evaluator_assignments_removed_by_id_users')),
+    sa.ForeignKeyConstraint(['replaces_id'], ['evaluator_assignments.id'], name=op.f('fk_evaluator_assignments_replaces_id_evaluator_assignments')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_evaluator_assignments_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluator_assignments')),
+    sa.UniqueConstraint('commission_id', 'user_id', name='uq_evaluator_assignments_user')
+    )
+    with op.batch_alter_table('evaluator_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evaluator_assignments_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evaluator_assignments_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_evaluator_assignments_moderator', ['commission_id'], unique=True, sqlite_where=sa.text('is_moderator = 1 AND removed_at IS NULL'), postgresql_where=sa.text('is_moderator AND removed_at IS NULL'))
+
+    op.create_table('ocds_releases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('ocid', sa.String(length=100), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('release_id', sa.String(length=150), nullable=False),
+    sa.Column('tag', sa.String(length=30), nullable=False),
+    sa.Column('date', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_ocds_releases_commission_id_commissions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ocds_releases')),
+    sa.UniqueConstraint('commission_id', 'sequence', name='uq_ocds_releases_sequence'),
+    sa.UniqueConstraint('release_id', name=op.f('uq_ocds_releases_release_id'))
+    )
+    with op.batch_alter_table('ocds_releases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ocds_releases_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index('ix_ocds_releases_ocid', ['ocid', 'sequence'], unique=False)
+
+    op.create_table('pool_application_categories',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("decision in ('pending', 'admitted', 'rejected', 'changes_requested', 'withdrawn')", name=op.f('ck_pool_application_categories_decision_known')),
+    sa.CheckConstraint("decision in ('pending', 'withdrawn') or (reason is not null and decided_at is not null)", name=op.f('ck_pool_application_categories_decision_has_reason')),
+    sa.ForeignKeyConstraint(['application_id'], ['pool_applications.id'], name=op.f('fk_pool_application_categories_application_id_pool_applications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['category_id'], ['service_categories.id'], name=op.f('fk_pool_application_categories_category_id_service_categories')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_pool_application_categories_decided_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pool_application_categories')),
+    sa.UniqueConstraint('application_id', 'category_id', name='uq_pool_app_cat')
+    )
+    with op.batch_alter_table('pool_application_categories', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pool_application_categories_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pool_application_categories_category_id'), ['category_id'], unique=False)
+
+    op.create_table('pool_application_evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('document_id', sa.String(length=32), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind in ('cv', 'sample')", name=op.f('ck_pool_application_evidence_kind_known')),
+    sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_pool_application_evidence_added_by_id_users')),
+    sa.ForeignKeyConstraint(['application_id'], ['pool_applications.id'], name=op.f('fk_pool_application_evidence_application_id_pool_applications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['category_id'], ['service_categories.id'], name=op.f('fk_pool_application_evidence_category_id_service_categories')),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_pool_application_evidence_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pool_application_evidence')),
+    sa.UniqueConstraint('document_id', name=op.f('uq_pool_application_evidence_document_id'))
+    )
+    with op.batch_alter_table('pool_application_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pool_application_evidence_application_id'), ['application_id'], unique=False)
+
+    op.create_table('pool_declaration_answers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.String(length=40), nullable=False),
+    sa.Column('details', sa.Text(), nullable=True),
+    sa.Column('assessment', sa.String(length=20), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("assessment in ('pass', 'fail', 'needs_judgement')", name=op.f('ck_pool_declaration_answers_assessment_known')),
+    sa.ForeignKeyConstraint(['application_id'], ['pool_applications.id'], name=op.f('fk_pool_declaration_answers_application_id_pool_applications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['question_id'], ['declaration_questions.id'], name=op.f('fk_pool_declaration_answers_question_id_declaration_questions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pool_declaration_answers')),
+    sa.UniqueConstraint('application_id', 'question_id', name='uq_pool_answer')
+    )
+    with op.batch_alter_table('pool_declaration_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pool_declaration_answers_application_id'), ['application_id'], unique=False)
+
+    op.create_table('pool_memberships',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('suspended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('renewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminder_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status in ('active', 'suspended', 'removed', 'expired')", name=op.f('ck_pool_memberships_status_known')),
+    sa.CheckConstraint('expires_at > started_at', name=op.f('ck_pool_memberships_expires_after_start')),
+    sa.ForeignKeyConstraint(['application_id'], ['pool_applications.id'], name=op.f('fk_pool_memberships_application_id_pool_applications'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['category_id'], ['service_categories.id'], name=op.f('fk_pool_memberships_category_id_service_categories')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_pool_memberships_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pool_memberships'))
+    )
+    with op.batch_alter_table('pool_memberships', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pool_memberships_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pool_memberships_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index('ix_pool_memberships_status_expires', ['status', 'expires_at'], unique=False)
+        batch_op.create_index('uq_pool_memberships_current', ['organisation_id', 'category_id'], unique=True, sqlite_where=sa.text("status in ('active', 'suspended')"), postgresql_where=sa.text("status in ('active', 'suspended')"))
+
+    op.create_table('reviewer_profiles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('professional_background', sa.String(length=30), nullable=False),
+    sa.Column('years_experience', sa.Integer(), nullable=False),
+    sa.Column('reviews_national', sa.Integer(), nullable=False),
+    sa.Column('reviews_lcspr', sa.Integer(), nullable=False),
+    sa.Column('reviews_serious_case', sa.Integer(), nullable=False),
+    sa.Column('reviews_rapid', sa.Integer(), nullable=False),
+    sa.Column('reviews_thematic', sa.Integer(), nullable=False),
+    sa.Column('reviews_literature', sa.Integer(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('available_from', sa.Date(), nullable=True),
+    sa.Column('days_per_month', sa.Integer(), nullable=True),
+    sa.Column('is_unavailable', sa.Boolean(), nullable=False),
+    sa.Column('day_rate_pence', sa.Integer(), nullable=True),
+    sa.Column('dbs_current', sa.Boolean(), nullable=False),
+    sa.Column('cv_document_id', sa.String(length=32), nullable=True),
+    sa.Column('sample_document_id', sa.String(length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("professional_background in ('social_work', 'health', 'police', 'education', 'law', 'academic_research', 'other')", name=op.f('ck_reviewer_profiles_professional_background_known')),
+    sa.CheckConstraint('day_rate_pence is null or day_rate_pence >= 0', name=op.f('ck_reviewer_profiles_day_rate_nonnegative')),
+    sa.CheckConstraint('days_per_month is null or days_per_month between 0 and 31', name=op.f('ck_reviewer_profiles_days_per_month_range')),
+    sa.CheckConstraint('reviews_lcspr >= 0', name=op.f('ck_reviewer_profiles_reviews_lcspr_nonnegative')),
+    sa.CheckConstraint('reviews_literature >= 0', name=op.f('ck_reviewer_profiles_reviews_literature_nonnegative')),
+    sa.CheckConstraint('reviews_national >= 0', name=op.f('ck_reviewer_profiles_reviews_national_nonnegative')),
+    sa.CheckConstraint('reviews_rapid >= 0', name=op.f('ck_reviewer_profiles_reviews_rapid_nonnegative')),
+    sa.CheckConstraint('reviews_serious_case >= 0', name=op.f('ck_reviewer_profiles_reviews_serious_case_nonnegative')),
+    sa.CheckConstraint('reviews_thematic >= 0', name=op.f('ck_reviewer_profiles_reviews_thematic_nonnegative')),
+    sa.CheckConstraint('years_experience between 0 and 70', name=op.f('ck_reviewer_profiles_years_experience_range')),
+    sa.ForeignKeyConstraint(['cv_document_id'], ['documents.id'], name=op.f('fk_reviewer_profiles_cv_document_id_documents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_reviewer_profiles_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sample_document_id'], ['documents.id'], name=op.f('fk_reviewer_profiles_sample_document_id_documents'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviewer_profiles'))
+    )
+    with op.batch_alter_table('reviewer_profiles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reviewer_profiles_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('abnormally_low_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("outcome in ('accepted', 'rejected')", name=op.f('ck_abnormally_low_decisions_outcome_known')),
+    sa.CheckConstraint('length(reason) > 0', name=op.f('ck_abnormally_low_decisions_reason_given')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_abnormally_low_decisions_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_abnormally_low_decisions_decided_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_abnormally_low_decisions')),
+    sa.UniqueConstraint('bid_id', name=op.f('uq_abnormally_low_decisions_bid_id'))
+    )
+    op.create_table('awards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('ranked_position', sa.Integer(), nullable=True),
+    sa.Column('top_ranked', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('value_pence', sa.BigInteger(), nullable=True),
+    sa.Column('ranking', sa.JSON(), nullable=False),
+    sa.Column('proposed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('proposed_by_id', sa.Integer(), nullable=False),
+    sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('standstill_rule', sa.String(length=20), nullable=True),
+    sa.Column('standstill_days', sa.Integer(), nullable=True),
+    sa.Column('standstill_ends_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('returned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('returned_by_id', sa.Integer(), nullable=True),
+    sa.Column('return_reason', sa.Text(), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_by_id', sa.Integer(), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_by_id', sa.Integer(), nullable=True),
+    sa.Column('withdrawal_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint("(status = 'no_suitable_bid' AND bid_id IS NULL) OR (status <> 'no_suitable_bid' AND bid_id IS NOT NULL)", name=op.f('ck_awards_bid_matches_status')),
+    sa.CheckConstraint("status NOT IN ('approved', 'confirmed') OR (approved_at IS NOT NULL AND standstill_ends_at IS NOT NULL)", name=op.f('ck_awards_approved_has_standstill')),
+    sa.CheckConstraint("status in ('proposed', 'approved', 'confirmed', 'withdrawn', 'returned', 'no_suitable_bid')", name=op.f('ck_awards_status_known')),
+    sa.CheckConstraint('approved_by_id IS NULL OR approved_by_id <> proposed_by_id', name=op.f('ck_awards_four_eyes')),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['users.id'], name=op.f('fk_awards_approved_by_id_users')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_awards_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_awards_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['confirmed_by_id'], ['users.id'], name=op.f('fk_awards_confirmed_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_awards_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['proposed_by_id'], ['users.id'], name=op.f('fk_awards_proposed_by_id_users')),
+    sa.ForeignKeyConstraint(['returned_by_id'], ['users.id'], name=op.f('fk_awards_returned_by_id_users')),
+    sa.ForeignKeyConstraint(['withdrawn_by_id'], ['users.id'], name=op.f('fk_awards_withdrawn_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_awards'))
+    )
+    with op.batch_alter_table('awards', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_awards_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index('uq_awards_live_per_commission', ['commission_id'], unique=True, sqlite_where=sa.text("status NOT IN ('withdrawn', 'returned')"), postgresql_where=sa.text("status NOT IN ('withdrawn', 'returned')"))
+
+    op.create_table('bid_documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('commercial', sa.Boolean(), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_bid_documents_added_by_id_users')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_documents_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_bid_documents_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_documents')),
+    sa.UniqueConstraint('document_id', name=op.f('uq_bid_documents_document_id'))
+    )
+    with op.batch_alter_table('bid_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bid_documents_bid_id'), ['bid_id'], unique=False)
+
+    op.create_table('bid_expenses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('amount_pence', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('amount_pence > 0', name=op.f('ck_bid_expenses_amount_positive')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_expenses_bid_id_bids'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_expenses'))
+    )
+    with op.batch_alter_table('bid_expenses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bid_expenses_bid_id'), ['bid_id'], unique=False)
+
+    op.create_table('bid_milestones',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_milestones_bid_id_bids'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_milestones'))
+    )
+    with op.batch_alter_table('bid_milestones', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bid_milestones_bid_id'), ['bid_id'], unique=False)
+
+    op.create_table('bid_team_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=200), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('day_rate_pence', sa.BigInteger(), nullable=False),
+    sa.Column('rate_from_profile', sa.Boolean(), nullable=False),
+    sa.CheckConstraint('day_rate_pence between 0 and 1000000', name=op.f('ck_bid_team_members_day_rate_range')),
+    sa.CheckConstraint('days between 1 and 1000', name=op.f('ck_bid_team_members_days_range')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_team_members_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['profile_id'], ['reviewer_profiles.id'], name=op.f('fk_bid_team_members_profile_id_reviewer_profiles')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_team_members')),
+    sa.UniqueConstraint('bid_id', 'profile_id', name='uq_bid_team_members_profile')
+    )
+    with op.batch_alter_table('bid_team_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bid_team_members_bid_id'), ['bid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bid_team_members_profile_id'), ['profile_id'], unique=False)
+
+    op.create_table('bid_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
+    sa.Column('total_price_pence', sa.BigInteger(), nullable=False),
+    sa.Column('commission_version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_versions_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['users.id'], name=op.f('fk_bid_versions_submitted_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_versions')),
+    sa.UniqueConstraint('bid_id', 'number', name='uq_bid_versions_number')
+    )
+    with op.batch_alter_table('bid_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bid_versions_bid_id'), ['bid_id'], unique=False)
+
+    op.create_table('commission_invitations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=True),
+    sa.Column('invited_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_commission_invitations_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['membership_id'], ['pool_memberships.id'], name=op.f('fk_commission_invitations_membership_id_pool_memberships'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_commission_invitations_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_invitations')),
+    sa.UniqueConstraint('commission_id', 'organisation_id', name='uq_commission_invitations_org')
+    )
+    with op.batch_alter_table('commission_invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_invitations_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commission_invitations_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('conflict_declarations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('has_conflict', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('potential', sa.JSON(), nullable=False),
+    sa.Column('declared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('has_conflict = false or length(description) > 0', name=op.f('ck_conflict_declarations_conflict_described')),
+    sa.ForeignKeyConstraint(['assignment_id'], ['evaluator_assignments.id'], name=op.f('fk_conflict_declarations_assignment_id_evaluator_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_conflict_declarations_bid_id_bids'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conflict_declarations')),
+    sa.UniqueConstraint('assignment_id', 'bid_id', name='uq_conflict_declarations_bid')
+    )
+    with op.batch_alter_table('conflict_declarations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conflict_declarations_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conflict_declarations_bid_id'), ['bid_id'], unique=False)
+
+    op.create_table('consensus_scores',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('rationale', sa.Text(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('length(rationale) > 0', name=op.f('ck_consensus_scores_rationale_given')),
+    sa.CheckConstraint('score between 0 and 4', name=op.f('ck_consensus_scores_score_scale')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_consensus_scores_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_consensus_scores_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['criterion_id'], ['evaluation_criteria.id'], name=op.f('fk_consensus_scores_criterion_id_evaluation_criteria'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_consensus_scores_recorded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consensus_scores')),
+    sa.UniqueConstraint('bid_id', 'criterion_id', name='uq_consensus_scores_cell')
+    )
+    with op.batch_alter_table('consensus_scores', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consensus_scores_bid_id'), ['bid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consensus_scores_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consensus_scores_criterion_id'), ['criterion_id'], unique=False)
+
+    op.create_table('directory_consents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('text_version', sa.String(length=40), nullable=False),
+    sa.Column('given_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('given_by_id', sa.Integer(), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['given_by_id'], ['users.id'], name=op.f('fk_directory_consents_given_by_id_users')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_directory_consents_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['withdrawn_by_id'], ['users.id'], name=op.f('fk_directory_consents_withdrawn_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_consents'))
+    )
+    with op.batch_alter_table('directory_consents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_directory_consents_reviewer_id'), ['reviewer_id'], unique=False)
+        batch_op.create_index('uq_directory_consents_active', ['reviewer_id'], unique=True, sqlite_where=sa.text('withdrawn_at IS NULL'), postgresql_where=sa.text('withdrawn_at IS NULL'))
+
+    op.create_table('directory_enquiries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sender_id', sa.Integer(), nullable=False),
+    sa.Column('partnership_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.String(length=150), nullable=False),
+    sa.Column('expected_start', sa.Date(), nullable=False),
+    sa.Column('expected_weeks', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_message_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status in ('open', 'answered', 'closed')", name=op.f('ck_directory_enquiries_status_known')),
+    sa.CheckConstraint('expected_weeks between 1 and 104', name=op.f('ck_directory_enquiries_expected_weeks_range')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_directory_enquiries_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['partnership_id'], ['partnerships.id'], name=op.f('fk_directory_enquiries_partnership_id_partnerships')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_directory_enquiries_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sender_id'], ['users.id'], name=op.f('fk_directory_enquiries_sender_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_enquiries'))
+    )
+    with op.batch_alter_table('directory_enquiries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_directory_enquiries_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_directory_enquiries_partnership_id'), ['partnership_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_directory_enquiries_reviewer_id'), ['reviewer_id'], unique=False)
+        batch_op.create_index('ix_directory_enquiries_sender_created', ['sender_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_directory_enquiries_sender_id'), ['sender_id'], unique=False)
+
+    op.create_table('directory_search_documents',
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('name_text', sa.Text(), nullable=False),
+    sa.Column('expertise_text', sa.Text(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('search_vector', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_directory_search_documents_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('reviewer_id', name=op.f('pk_directory_search_documents'))
+    )
+    with op.batch_alter_table('directory_search_documents', schema=None) as batch_op:
+        batch_op.create_index('ix_directory_search_documents_vector', ['search_vector'], unique=False, postgresql_using='gin')
+
+    op.create_table('directory_shortlist_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shortlist_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_directory_shortlist_entries_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shortlist_id'], ['directory_shortlists.id'], name=op.f('fk_directory_shortlist_entries_shortlist_id_directory_shortlists'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_shortlist_entries')),
+    sa.UniqueConstraint('shortlist_id', 'reviewer_id', name='uq_directory_shortlist_entry')
+    )
+    with op.batch_alter_table('directory_shortlist_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_directory_shortlist_entries_reviewer_id'), ['reviewer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_directory_shortlist_entries_shortlist_id'), ['shortlist_id'], unique=False)
+
+    op.create_table('evaluation_scores',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('justification', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status in ('draft', 'submitted')", name=op.f('ck_evaluation_scores_status_known')),
+    sa.CheckConstraint('length(justification) > 0', name=op.f('ck_evaluation_scores_justified')),
+    sa.CheckConstraint('score between 0 and 4', name=op.f('ck_evaluation_scores_score_scale')),
+    sa.ForeignKeyConstraint(['assignment_id'], ['evaluator_assignments.id'], name=op.f('fk_evaluation_scores_assignment_id_evaluator_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_evaluation_scores_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['criterion_id'], ['evaluation_criteria.id'], name=op.f('fk_evaluation_scores_criterion_id_evaluation_criteria'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation_scores')),
+    sa.UniqueConstraint('assignment_id', 'bid_id', 'criterion_id', name='uq_evaluation_scores_cell')
+    )
+    with op.batch_alter_table('evaluation_scores', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evaluation_scores_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evaluation_scores_bid_id'), ['bid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evaluation_scores_criterion_id'), ['criterion_id'], unique=False)
+
+    op.create_table('evaluator_submissions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['evaluator_assignments.id'], name=op.f('fk_evaluator_submissions_assignment_id_evaluator_assignments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluator_submissions')),
+    sa.UniqueConstraint('assignment_id', name=op.f('uq_evaluator_submissions_assignment_id'))
+    )
+    op.create_table('pool_membership_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=30), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_pool_membership_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['membership_id'], ['pool_memberships.id'], name=op.f('fk_pool_membership_events_membership_id_pool_memberships'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pool_membership_events'))
+    )
+    with op.batch_alter_table('pool_membership_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pool_membership_events_membership_id'), ['membership_id'], unique=False)
+
+    op.create_table('reviewer_competences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('area', sa.String(length=20), nullable=False),
+    sa.Column('has_competence', sa.Boolean(), nullable=False),
+    sa.Column('example', sa.Text(), nullable=True),
+    sa.CheckConstraint("NOT has_competence OR (example IS NOT NULL AND example <> '')", name=op.f('ck_reviewer_competences_example_when_yes')),
+    sa.CheckConstraint("area in ('race', 'ethnicity', 'religion', 'gender', 'sexuality', 'disability', 'poverty')", name=op.f('ck_reviewer_competences_area_known')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_reviewer_competences_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviewer_competences')),
+    sa.UniqueConstraint('reviewer_id', 'area', name='uq_reviewer_competences_area')
+    )
+    with op.batch_alter_table('reviewer_competences', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reviewer_competences_reviewer_id'), ['reviewer_id'], unique=False)
+
+    op.create_table('reviewer_expertise',
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('tag_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_reviewer_expertise_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tag_id'], ['expertise_tags.id'], name=op.f('fk_reviewer_expertise_tag_id_expertise_tags'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('reviewer_id', 'tag_id', name=op.f('pk_reviewer_expertise'))
+    )
+    with op.batch_alter_table('reviewer_expertise', schema=None) as batch_op:
+        batch_op.create_index('ix_reviewer_expertise_tag', ['tag_id'], unique=False)
+
+    op.create_table('reviewer_publications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('review_type', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("review_type in ('national', 'lcspr', 'serious_case', 'rapid', 'thematic', 'literature')", name=op.f('ck_reviewer_publications_type_known')),
+    sa.CheckConstraint("url like 'https://%'", name=op.f('ck_reviewer_publications_url_https')),
+    sa.CheckConstraint('year between 1950 and 2100', name=op.f('ck_reviewer_publications_year_range')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_reviewer_publications_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviewer_publications'))
+    )
+    with op.batch_alter_table('reviewer_publications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reviewer_publications_reviewer_id'), ['reviewer_id'], unique=False)
+
+    op.create_table('reviewer_regions',
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('region', sa.String(length=30), nullable=False),
+    sa.CheckConstraint("region in ('north_east', 'north_west', 'yorkshire_humber', 'east_midlands', 'west_midlands', 'east_of_england', 'london', 'south_east', 'south_west', 'wales')", name=op.f('ck_reviewer_regions_region_known')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_reviewer_regions_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('reviewer_id', 'region', name=op.f('pk_reviewer_regions'))
+    )
+    with op.batch_alter_table('reviewer_regions', schema=None) as batch_op:
+        batch_op.create_index('ix_reviewer_regions_region', ['region'], unique=False)
+
+    op.create_table('reviewer_sensitive_data',
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('age_band', sa.String(length=30), nullable=True),
+    sa.Column('sex', sa.String(length=30), nullable=True),
+    sa.Column('gender_same_as_sex', sa.String(length=30), nullable=True),
+    sa.Column('ethnicity', sa.String(length=30), nullable=True),
+    sa.Column('religion', sa.String(length=30), nullable=True),
+    sa.Column('sexual_orientation', sa.String(length=30), nullable=True),
+    sa.Column('disability', sa.String(length=30), nullable=True),
+    sa.Column('lived_experience', sa.String(length=30), nullable=True),
+    sa.Column('lived_experience_detail', sa.Text(), nullable=True),
+    sa.Column('dbs_type', sa.String(length=20), nullable=True),
+    sa.Column('dbs_certificate_date', sa.Date(), nullable=True),
+    sa.Column('dbs_update_service', sa.Boolean(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("age_band is null or age_band in ('under_30', '30_39', '40_49', '50_59', '60_plus', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_age_band_known')),
+    sa.CheckConstraint("dbs_type is null or dbs_type in ('enhanced', 'standard')", name=op.f('ck_reviewer_sensitive_data_dbs_type_known')),
+    sa.CheckConstraint("disability is null or disability in ('yes', 'no', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_disability_known')),
+    sa.CheckConstraint("ethnicity is null or ethnicity in ('asian', 'black', 'mixed', 'white', 'other', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_ethnicity_known')),
+    sa.CheckConstraint("gender_same_as_sex is null or gender_same_as_sex in ('yes', 'no', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_gender_same_known')),
+    sa.CheckConstraint("lived_experience is null or lived_experience in ('yes', 'no', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_lived_experience_known')),
+    sa.CheckConstraint("religion is null or religion in ('none', 'buddhist', 'christian', 'hindu', 'jewish', 'muslim', 'sikh', 'other', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_religion_known')),
+    sa.CheckConstraint("sex is null or sex in ('female', 'male', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_sex_known')),
+    sa.CheckConstraint("sexual_orientation is null or sexual_orientation in ('heterosexual', 'gay_lesbian', 'bisexual', 'other', 'prefer_not_to_say')", name=op.f('ck_reviewer_sensitive_data_sexual_orientation_known')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer_profiles.id'], name=op.f('fk_reviewer_sensitive_data_reviewer_id_reviewer_profiles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('reviewer_id', name=op.f('pk_reviewer_sensitive_data'))
+    )
+    op.create_table('bid_receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=40), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
+    sa.Column('document_digests', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['version_id'], ['bid_versions.id'], name=op.f('fk_bid_receipts_version_id_bid_versions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_receipts')),
+    sa.UniqueConstraint('reference', name=op.f('uq_bid_receipts_reference')),
+    sa.UniqueConstraint('version_id', name=op.f('uq_bid_receipts_version_id'))
+    )
+    op.create_table('directory_enquiry_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enquiry_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('side', sa.String(length=20), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("side in ('partnership', 'reviewer')", name=op.f('ck_directory_enquiry_messages_side_known')),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_directory_enquiry_messages_author_id_users')),
+    sa.ForeignKeyConstraint(['enquiry_id'], ['directory_enquiries.id'], name=op.f('fk_directory_enquiry_messages_enquiry_id_directory_enquiries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_enquiry_messages'))
+    )
+    with op.batch_alter_table('directory_enquiry_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_directory_enquiry_messages_enquiry_id'), ['enquiry_id'], unique=False)
+
+    op.create_table('outcome_letters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('commission_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('emails_queued', sa.Integer(), nullable=False),
+    sa.CheckConstraint("kind in ('successful', 'unsuccessful', 'no_suitable_bid')", name=op.f('ck_outcome_letters_kind_known')),
+    sa.ForeignKeyConstraint(['award_id'], ['awards.id'], name=op.f('fk_outcome_letters_award_id_awards'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_outcome_letters_bid_id_bids'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['commission_id'], ['commissions.id'], name=op.f('fk_outcome_letters_commission_id_commissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_outcome_letters_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outcome_letters')),
+    sa.UniqueConstraint('award_id', 'organisation_id', name='uq_outcome_letters_recipient')
+    )
+    with op.batch_alter_table('outcome_letters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outcome_letters_award_id'), ['award_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outcome_letters_commission_id'), ['commission_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outcome_letters_organisation_id'), ['organisation_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('outcome_letters', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outcome_letters_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_outcome_letters_commission_id'))
+        batch_op.drop_index(batch_op.f('ix_outcome_letters_award_id'))
+
+    op.drop_table('outcome_letters')
+    with op.batch_alter_table('directory_enquiry_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_directory_enquiry_messages_enquiry_id'))
+
+    op.drop_table('directory_enquiry_messages')
+    op.drop_table('bid_receipts')
+    op.drop_table('reviewer_sensitive_data')
+    with op.batch_alter_table('reviewer_regions', schema=None) as batch_op:
+        batch_op.drop_index('ix_reviewer_regions_region')
+
+    op.drop_table('reviewer_regions')
+    with op.batch_alter_table('reviewer_publications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviewer_publications_reviewer_id'))
+
+    op.drop_table('reviewer_publications')
+    with op.batch_alter_table('reviewer_expertise', schema=None) as batch_op:
+        batch_op.drop_index('ix_reviewer_expertise_tag')
+
+    op.drop_table('reviewer_expertise')
+    with op.batch_alter_table('reviewer_competences', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviewer_competences_reviewer_id'))
+
+    op.drop_table('reviewer_competences')
+    with op.batch_alter_table('pool_membership_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pool_membership_events_membership_id'))
+
+    op.drop_table('pool_membership_events')
+    op.drop_table('evaluator_submissions')
+    with op.batch_alter_table('evaluation_scores', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evaluation_scores_criterion_id'))
+        batch_op.drop_index(batch_op.f('ix_evaluation_scores_bid_id'))
+        batch_op.drop_index(batch_op.f('ix_evaluation_scores_assignment_id'))
+
+    op.drop_table('evaluation_scores')
+    with op.batch_alter_table('directory_shortlist_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_directory_shortlist_entries_shortlist_id'))
+        batch_op.drop_index(batch_op.f('ix_directory_shortlist_entries_reviewer_id'))
+
+    op.drop_table('directory_shortlist_entries')
+    with op.batch_alter_table('directory_search_documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_directory_search_documents_vector', postgresql_using='gin')
+
+    op.drop_table('directory_search_documents')
+    with op.batch_alter_table('directory_enquiries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_directory_enquiries_sender_id'))
+        batch_op.drop_index('ix_directory_enquiries_sender_created')
+        batch_op.drop_index(batch_op.f('ix_directory_enquiries_reviewer_id'))
+        batch_op.drop_index(batch_op.f('ix_directory_enquiries_partnership_id'))
+        batch_op.drop_index(batch_op.f('ix_directory_enquiries_organisation_id'))
+
+    op.drop_table('directory_enquiries')
+    with op.batch_alter_table('directory_consents', schema=None) as batch_op:
+        batch_op.drop_index('uq_directory_consents_active', sqlite_where=sa.text('withdrawn_at IS NULL'), postgresql_where=sa.text('withdrawn_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_directory_consents_reviewer_id'))
+
+    op.drop_table('directory_consents')
+    with op.batch_alter_table('consensus_scores', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consensus_scores_criterion_id'))
+        batch_op.drop_index(batch_op.f('ix_consensus_scores_commission_id'))
+        batch_op.drop_index(batch_op.f('ix_consensus_scores_bid_id'))
+
+    op.drop_table('consensus_scores')
+    with op.batch_alter_table('conflict_declarations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conflict_declarations_bid_id'))
+        batch_op.drop_index(batch_op.f('ix_conflict_declarations_assignment_id'))
+
+    op.drop_table('conflict_declarations')
+    with op.batch_alter_table('commission_invitations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_invitations_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_commission_invitations_commission_id'))
+
+    op.drop_table('commission_invitations')
+    with op.batch_alter_table('bid_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bid_versions_bid_id'))
+
+    op.drop_table('bid_versions')
+    with op.batch_alter_table('bid_team_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bid_team_members_profile_id'))
+        batch_op.drop_index(batch_op.f('ix_bid_team_members_bid_id'))
+
+    op.drop_table('bid_team_members')
+    with op.batch_alter_table('bid_milestones', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bid_milestones_bid_id'))
+
+    op.drop_table('bid_milestones')
+    with op.batch_alter_table('bid_expenses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bid_expenses_bid_id'))
+
+    op.drop_table('bid_expenses')
+    with op.batch_alter_table('bid_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bid_documents_bid_id'))
+
+    op.drop_table('bid_documents')
+    with op.batch_alter_table('awards', schema=None) as batch_op:
+        batch_op.drop_index('uq_awards_live_per_commission', sqlite_where=sa.text("status NOT IN ('withdrawn', 'returned')"), postgresql_where=sa.text("status NOT IN ('withdrawn', 'returned')"))
+        batch_op.drop_index(batch_op.f('ix_awards_commission_id'))
+
+    op.drop_table('awards')
+    op.drop_table('abnormally_low_decisions')
+    with op.batch_alter_table('reviewer_profiles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviewer_profiles_organisation_id'))
+
+    op.drop_table('reviewer_profiles')
+    with op.batch_alter_table('pool_memberships', schema=None) as batch_op:
+        batch_op.drop_index('uq_pool_memberships_current', sqlite_where=sa.text("status in ('active', 'suspended')"), postgresql_where=sa.text("status in ('active', 'suspended')"))
+        batch_op.drop_index('ix_pool_memberships_status_expires')
+        batch_op.drop_index(batch_op.f('ix_pool_memberships_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_pool_memberships_category_id'))
+
+    op.drop_table('pool_memberships')
+    with op.batch_alter_table('pool_declaration_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pool_declaration_answers_application_id'))
+
+    op.drop_table('pool_declaration_answers')
+    with op.batch_alter_table('pool_application_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pool_application_evidence_application_id'))
+
+    op.drop_table('pool_application_evidence')
+    with op.batch_alter_table('pool_application_categories', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pool_application_categories_category_id'))
+        batch_op.drop_index(batch_op.f('ix_pool_application_categories_application_id'))
+
+    op.drop_table('pool_application_categories')
+    with op.batch_alter_table('ocds_releases', schema=None) as batch_op:
+        batch_op.drop_index('ix_ocds_releases_ocid')
+        batch_op.drop_index(batch_op.f('ix_ocds_releases_commission_id'))
+
+    op.drop_table('ocds_releases')
+    with op.batch_alter_table('evaluator_assignments', schema=None) as batch_op:
+        batch_op.drop_index('uq_evaluator_assignments_moderator', sqlite_where=sa.text('is_moderator = 1 AND removed_at IS NULL'), postgresql_where=sa.text('is_moderator AND removed_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_evaluator_assignments_user_id'))
+        batch_op.drop_index(batch_op.f('ix_evaluator_assignments_commission_id'))
+
+    op.drop_table('evaluator_assignments')
+    with op.batch_alter_table('evaluation_criteria', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evaluation_criteria_commission_id'))
+
+    op.drop_table('evaluation_criteria')
+    with op.batch_alter_table('commission_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_versions_commission_id'))
+
+    op.drop_table('commission_versions')
+    with op.batch_alter_table('commission_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_documents_commission_id'))
+
+    op.drop_table('commission_documents')
+    with op.batch_alter_table('clarification_questions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_clarification_questions_organisation_id'))
+        batch_op.drop_index('ix_clarification_questions_commission_status')
+        batch_op.drop_index(batch_op.f('ix_clarification_questions_commission_id'))
+
+    op.drop_table('clarification_questions')
+    with op.batch_alter_table('bids', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bids_organisation_id'))
+        batch_op.drop_index('ix_bids_commission_status')
+        batch_op.drop_index(batch_op.f('ix_bids_commission_id'))
+
+    op.drop_table('bids')
     op.drop_table('user_roles')
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
 
     op.drop_table('recovery_codes')
+    with op.batch_alter_table('pool_applications', schema=None) as batch_op:
+        batch_op.drop_index('uq_pool_applications_one_open', sqlite_where=sa.text("kind = 'join' and status in ('draft', 'submitted', 'changes_requested')"), postgresql_where=sa.text("kind = 'join' and status in ('draft', 'submitted', 'changes_requested')"))
+        batch_op.drop_index('ix_pool_applications_status_submitted')
+        batch_op.drop_index(batch_op.f('ix_pool_applications_organisation_id'))
+
+    op.drop_table('pool_applications')
     with op.batch_alter_table('organisation_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisation_members_organisation_id'))
 
@@ -226,6 +1282,21 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_documents_uploaded_by_id'))
 
     op.drop_table('documents')
+    with op.batch_alter_table('directory_shortlists', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_directory_shortlists_partnership_id'))
+        batch_op.drop_index(batch_op.f('ix_directory_shortlists_owner_id'))
+
+    op.drop_table('directory_shortlists')
+    with op.batch_alter_table('directory_enquiry_blocks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_directory_enquiry_blocks_partnership_id'))
+        batch_op.drop_index(batch_op.f('ix_directory_enquiry_blocks_organisation_id'))
+
+    op.drop_table('directory_enquiry_blocks')
+    with op.batch_alter_table('commissions', schema=None) as batch_op:
+        batch_op.drop_index('ix_commissions_published_deadline')
+        batch_op.drop_index(batch_op.f('ix_commissions_category_id'))
+
+    op.drop_table('commissions')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_occurred_at')
         batch_op.drop_index('ix_audit_events_object')
@@ -237,6 +1308,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_partnership_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('organisation_regions', schema=None) as batch_op:
+        batch_op.drop_index('ix_organisation_regions_region')
+
+    op.drop_table('organisation_regions')
     op.drop_table('service_categories')
     op.drop_table('partnerships')
     with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
@@ -244,5 +1319,8 @@ def downgrade():
 
     op.drop_table('outbox_emails')
     op.drop_table('organisations')
+    op.drop_table('expertise_tags')
+    op.drop_table('declaration_questions')
+    op.drop_table('commission_reference_counters')
     op.drop_table('audit_head')
     # ### end Alembic commands ###

@@ -8,13 +8,13 @@ virtual table and the three triggers that keep it in step (the same statements t
 `db.create_all()` runs, portal/search/schema.py).
 
 Revision ID: 0005_directory_search
-Revises: 0003_service_categories
+Revises: 0004_reference_data
 """
 
 from alembic import op
 
 revision = "0005_directory_search"
-down_revision = "0003_service_categories"
+down_revision = "0004_reference_data"
 branch_labels = None
 depends_on = None
 
