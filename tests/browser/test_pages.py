@@ -151,5 +151,6 @@ def test_pages_reflow_on_a_narrow_screen(page):
     menu.focus()
     page.keyboard.press("Enter")
     assert menu.get_attribute("aria-expanded") == "true"
-    assert page.get_by_role("link", name="Administration").is_visible()
+    navigation = page.get_by_role("navigation", name="Menu")
+    assert navigation.get_by_role("link", name="Administration").is_visible()
     assert_no_axe_violations(page)
