@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select, union_all
+from sqlalchemy import String, and_, cast, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from portal.extensions import db
@@ -98,32 +98,31 @@ class SearchResult:
 # --- who may appear ---------------------------------------------------------------------------
 
 
-# Filters are EXISTS subqueries over aliases, so they never correlate with the tables the
-# facet queries join.
+# Filters are uncorrelated IN subqueries over aliases: each is evaluated once per query
+# (SQLite builds an ephemeral index, PostgreSQL a hashed semi-join) instead of once per
+# reviewer, and they never correlate with the tables the facet queries join.
+
+
+def _in(column, subquery):
+    return column.in_(subquery.correlate(None))
 
 
 def _active_membership(now: datetime, categories: list[int] | None = None):
     pm = aliased(PoolMembership)
-    extra = []
+    conditions = [pm.status == "active", pm.expires_at > now]
     if categories:
         sc = aliased(ServiceCategory)
-        extra.append(pm.category_id.in_(select(sc.id).where(sc.number.in_(categories))))
-    return exists().where(
-        pm.organisation_id == ReviewerProfile.organisation_id,
-        pm.status == "active",
-        pm.expires_at > now,
-        *extra,
-    )
+        conditions.append(pm.category_id.in_(
+            select(sc.id).where(sc.number.in_(categories)).correlate(None)))
+    return _in(ReviewerProfile.organisation_id, select(pm.organisation_id).where(*conditions))
 
 
 def eligibility(now: datetime) -> list:
     consent = aliased(DirectoryConsent)
     return [
         ReviewerProfile.removed_at.is_(None),
-        exists().where(
-            consent.reviewer_id == ReviewerProfile.id,
-            consent.withdrawn_at.is_(None),
-        ),
+        _in(ReviewerProfile.id,
+            select(consent.reviewer_id).where(consent.withdrawn_at.is_(None))),
         _active_membership(now),
     ]
 
@@ -166,29 +165,23 @@ def _filters(params: SearchParams, now: datetime) -> list[tuple[str, object]]:
         if params.expertise_mode == "all":
             for tag_id in params.expertise:
                 link = reviewer_expertise.alias()
-                out.append(("expertise", exists().where(
-                    link.c.reviewer_id == rp.id, link.c.tag_id == tag_id,
-                )))
+                out.append(("expertise", _in(
+                    rp.id, select(link.c.reviewer_id).where(link.c.tag_id == tag_id))))
         else:
             link = reviewer_expertise.alias()
-            out.append(("expertise", exists().where(
-                link.c.reviewer_id == rp.id, link.c.tag_id.in_(params.expertise),
-            )))
+            out.append(("expertise", _in(
+                rp.id, select(link.c.reviewer_id).where(link.c.tag_id.in_(params.expertise)))))
     if params.regions:
         region = aliased(ReviewerRegion)
-        out.append(("region", exists().where(
-            region.reviewer_id == rp.id, region.region.in_(params.regions)
-        )))
+        out.append(("region", _in(
+            rp.id, select(region.reviewer_id).where(region.region.in_(params.regions)))))
     if params.review_type and params.min_reviews:
         column = getattr(rp, REVIEW_COUNT_COLUMNS[ReviewType(params.review_type)])
         out.append(("reviews", column >= params.min_reviews))
     for area in params.competences:
         competence = aliased(ReviewerCompetence)
-        out.append(("competence", exists().where(
-            competence.reviewer_id == rp.id,
-            competence.area == area,
-            competence.has_competence.is_(True),
-        )))
+        out.append(("competence", _in(rp.id, select(competence.reviewer_id).where(
+            competence.area == area, competence.has_competence.is_(True)))))
     if params.backgrounds:
         out.append(("background", rp.professional_background.in_(params.backgrounds)))
     if params.available_from:
@@ -303,20 +296,22 @@ def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]
         return [*base, *keep, *([text_match] if text_match is not None else [])]
 
     parts = []
-    # category: the categories the organisation is actively admitted to
+    # category: the categories the organisation is actively admitted to. One count per
+    # category (there are five), which keeps both planners on the reviewers' indexes.
+    pm = aliased(PoolMembership)
+    per_category = (
+        select(func.count(rp.id))
+        .where(*conditions("category"), rp.organisation_id.in_(
+            select(pm.organisation_id).where(
+                pm.category_id == ServiceCategory.id, pm.status == "active",
+                pm.expires_at > now).correlate(ServiceCategory)))
+        .correlate(ServiceCategory)
+        .scalar_subquery()
+    )
     parts.append(
         select(literal("category").label("dimension"),
                cast(ServiceCategory.number, String).label("value"),
-               func.count(func.distinct(rp.id)).label("n"))
-        .select_from(rp)
-        .join(PoolMembership, and_(
-            PoolMembership.organisation_id == rp.organisation_id,
-            PoolMembership.status == "active",
-            PoolMembership.expires_at > now,
-        ))
-        .join(ServiceCategory, ServiceCategory.id == PoolMembership.category_id)
-        .where(*conditions("category"))
-        .group_by(ServiceCategory.number)
+               per_category.label("n"))
     )
     parts.append(
         select(literal("expertise"), cast(reviewer_expertise.c.tag_id, String),
