@@ -330,3 +330,34 @@ def test_expertise_all_from_the_page(client, sign_in, member):
     assert "2 reviewers found" in client.get(f"/directory?{ids}").text
     page = client.get(f"/directory?{ids}&expertise_mode=all").text
     assert "1 reviewer found" in page and "Both Tags" in page
+
+
+def test_track_record_lists_confirmed_awards_only(client, sign_in, member):
+    from portal.models import Award, DirectoryConsent, ReviewerProfile
+    from tests.award_support import evaluated_commission
+    from tests.directory_support import listed_in
+
+    evaluated = evaluated_commission(scores=((4, 3), (2, 2)), days=(10, 10),
+                                     names=("Alpha Research Ltd", "Beta Reviews Ltd"))
+    winner_bid, loser_bid = evaluated.bids
+    winner_profile = db.session.get(ReviewerProfile, winner_bid.team[0].profile_id)
+    loser_profile = db.session.get(ReviewerProfile, loser_bid.team[0].profile_id)
+    for profile in (winner_profile, loser_profile):
+        listed_in(profile.organisation, categories=(2,))
+        profile.consents.append(DirectoryConsent(text_version="test"))
+    now = utcnow()
+    db.session.add(Award(
+        commission_id=evaluated.commission.id, bid_id=winner_bid.id,
+        organisation_id=winner_bid.organisation_id, status="confirmed",
+        proposed_by_id=evaluated.commissioner.id, approved_at=now,
+        standstill_ends_at=now, confirmed_at=now, reason="Highest score",
+    ))
+    db.session.commit()
+    sign_in(member)
+    body = client.get(f"/api/directory/reviewers/{winner_profile.id}").json
+    assert body["track_record"] == [{"title": evaluated.commission.title,
+                                     "awarded_on": now.date().isoformat(),
+                                     "completed_on": None}]
+    page = client.get(f"/directory/reviewers/{winner_profile.id}").text
+    assert evaluated.commission.title in page and "In progress" in page
+    assert client.get(f"/api/directory/reviewers/{loser_profile.id}").json["track_record"] == []

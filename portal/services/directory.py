@@ -327,25 +327,24 @@ def admitted_categories(profile: ReviewerProfile) -> list[int]:
 
 
 def track_record(profile: ReviewerProfile) -> list[dict]:
-    """Commissions awarded through this portal to a bid naming this reviewer: titles and
-    dates only. Empty until the award work package adds an `Award` model (with `bid_id`
-    and a confirmation time); the query below is then used as it stands."""
+    """Commissions awarded through this portal (award confirmed: the contract) to a bid
+    that named this reviewer in its team: titles and dates only, newest first. Empty
+    when the award tables are not installed."""
     try:
-        from portal.models import Award  # type: ignore[attr-defined]
+        from portal.models.award import Award, AwardStatus
         from portal.models.bids import Bid, BidTeamMember
         from portal.models.commissions import Commission
     except ImportError:
         return []
-    confirmed = getattr(Award, "confirmed_at", None)
-    if confirmed is None or not hasattr(Award, "bid_id"):
-        return []
     rows = db.session.execute(
-        select(Commission.title, Commission.awarded_at, Commission.completed_at)
-        .join(Bid, Bid.commission_id == Commission.id)
-        .join(Award, Award.bid_id == Bid.id)
+        select(Commission.title, Award.confirmed_at, Commission.completed_at)
+        .join(Award, Award.commission_id == Commission.id)
+        .join(Bid, Bid.id == Award.bid_id)
         .join(BidTeamMember, BidTeamMember.bid_id == Bid.id)
-        .where(BidTeamMember.profile_id == profile.id, confirmed.is_not(None))
-        .order_by(Commission.awarded_at.desc())
+        .where(BidTeamMember.profile_id == profile.id,
+               Award.status == AwardStatus.CONFIRMED, Award.confirmed_at.is_not(None))
+        .order_by(Award.confirmed_at.desc())
+        .distinct()
     ).all()
     return [
         {"title": title,
