@@ -51,7 +51,10 @@ def test_search_returns_what_the_page_shows(client, sign_in):
     # The same words are on the page.
     page = client.get("/directory?q=neglect&region=north_east").text
     for value in (result["name"], result["organisation"], result["day_rate"],
-                  result["availability"]["text"], *result["why"]):
+                  result["availability"]["text"], *result["why"],
+                  f"{result['availability']['days_per_month']} days a month",
+                  ", ".join(str(n) for n in result["categories"]), *result["expertise"],
+                  *result["regions"], *(r["text"] for r in result["reviews"])):
         assert value in page, value
 
 
