@@ -51,9 +51,12 @@ $(S3VENV)/.installed:
 
 s3server: $(S3VENV)/.installed
 
+# Two workers: one per core of the machines this runs on. PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 2
+
 test: setup browser s3server
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
