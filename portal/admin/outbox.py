@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import defer
 
 from portal.access import staff_required
@@ -15,6 +15,7 @@ from portal.admin import bp
 from portal.extensions import db
 from portal.models.outbox import OutboxEmail, OutboxStatus
 from portal.outbox import retry_failed
+from portal.services.bids import SEALED_MAIL_TEMPLATES
 
 STATUS_FILTERS = ("all", *(status.value for status in OutboxStatus))
 DEFAULT_PAGE_SIZE = 50
@@ -40,8 +41,12 @@ def outbox():
     if status != "all":
         query = query.where(OutboxEmail.status == status)
     if recipient:
-        query = query.where(func.lower(OutboxEmail.recipient).contains(recipient.lower(),
-                                                                        autoescape=True))
+        # Sealed-bid mail is never found by recipient: that would tell who bid.
+        query = query.where(
+            func.lower(OutboxEmail.recipient).contains(recipient.lower(), autoescape=True),
+            or_(OutboxEmail.template.is_(None),
+                OutboxEmail.template.not_in(SEALED_MAIL_TEMPLATES)),
+        )
     pagination = db.paginate(query, page=page, per_page=per_page, error_out=False,
                              max_per_page=per_page)
     counts = dict(
@@ -58,6 +63,7 @@ def outbox():
         counts={s.value: counts.get(s.value, 0) for s in OutboxStatus},
         status_filters=STATUS_FILTERS,
         max_attempts=current_app.config.get("OUTBOX_MAX_ATTEMPTS"),
+        sealed_templates=SEALED_MAIL_TEMPLATES,
     )
 
 
