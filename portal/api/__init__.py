@@ -10,5 +10,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from portal.api import routes  # noqa: E402,F401
-from portal.api import ocds  # noqa: E402,F401  (open data, issue 6)
+# Route modules register themselves (and their OpenAPI paths) when imported.
+from portal.api import ocds, routes  # noqa: E402,F401
