@@ -170,7 +170,8 @@ def test_s3_server_stopped_mid_upload(app, monkeypatch):
 @pytest.fixture
 def owned_document(storage_app):
     owner = make_supplier(email="owner@a.example")
-    document = store_upload(owner, upload("Zoë,1\n".encode(), "Scores \u2013 Zoë.csv"), area="general")
+    data = upload("Zoë,1\n".encode(), "Scores \u2013 Zoë.csv")
+    document = store_upload(owner, data, area="general")
     db.session.commit()
     return owner, document
 
