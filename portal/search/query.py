@@ -296,22 +296,25 @@ def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]
         return [*base, *keep, *([text_match] if text_match is not None else [])]
 
     parts = []
-    # category: the categories the organisation is actively admitted to. One count per
-    # category (there are five), which keeps both planners on the reviewers' indexes.
+    # category: reviewers are counted per organisation, and the organisations' active
+    # categories listed; the sums are made below. A reviewer belongs to one organisation,
+    # so this is the distinct count, and neither planner is tempted into a nested loop.
     pm = aliased(PoolMembership)
-    per_category = (
-        select(func.count(rp.id))
-        .where(*conditions("category"), rp.organisation_id.in_(
-            select(pm.organisation_id).where(
-                pm.category_id == ServiceCategory.id, pm.status == "active",
-                pm.expires_at > now).correlate(ServiceCategory)))
-        .correlate(ServiceCategory)
-        .scalar_subquery()
+    sc = aliased(ServiceCategory)
+    parts.append(
+        select(literal("_org").label("dimension"),
+               cast(rp.organisation_id, String).label("value"),
+               func.count(rp.id).label("n"))
+        .where(*conditions("category"))
+        .group_by(rp.organisation_id)
     )
     parts.append(
-        select(literal("category").label("dimension"),
-               cast(ServiceCategory.number, String).label("value"),
-               per_category.label("n"))
+        select(literal("_orgcat"),
+               cast(pm.organisation_id, String) + literal(":") + cast(sc.number, String),
+               func.count(pm.id))
+        .join(sc, sc.id == pm.category_id)
+        .where(pm.status == "active", pm.expires_at > now)
+        .group_by(pm.organisation_id, sc.number)
     )
     parts.append(
         select(literal("expertise"), cast(reviewer_expertise.c.tag_id, String),
@@ -347,9 +350,20 @@ def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]
         .where(*conditions("dbs"), rp.dbs_current.is_(True))
     )
     facets: dict[str, dict[str, int]] = {d: {} for d in FACET_DIMENSIONS}
+    per_organisation: dict[str, int] = {}
+    organisation_categories: list[tuple[str, str]] = []
     for dimension, value, n in db.session.execute(union_all(*parts)):
-        if n:
+        if dimension == "_org":
+            per_organisation[str(value)] = int(n)
+        elif dimension == "_orgcat":
+            organisation, _, number = str(value).partition(":")
+            organisation_categories.append((organisation, number))
+        elif n:
             facets[dimension][str(value)] = int(n)
+    for organisation, number in organisation_categories:
+        count = per_organisation.get(organisation, 0)
+        if count:
+            facets["category"][number] = facets["category"].get(number, 0) + count
     return facets
 
 
