@@ -304,6 +304,7 @@ STEPS: list[Step] = [
     Step("evaluation", optional_step("portal.demo_evaluation", "seed_evaluation_step"),
          _evaluation_logins()),
     Step("award", optional_step("portal.demo_award", "seed_award_step")),
+    Step("directory", optional_step("portal.demo_directory", "seed_directory_step")),
 ]
 
 

@@ -46,8 +46,10 @@ def _member_org_name() -> str | None:
 
 
 def seed_demo_directory() -> dict:
-    counts = {"indexed": 0, "shortlists": 0, "enquiries": 0}
-    counts["indexed"] = rebuild_all(db.session.connection())
+    # Rebuilding the index creates no demo rows, so it is not counted: a second
+    # `seed-demo` must report "nothing new".
+    rebuild_all(db.session.connection())
+    counts = {"shortlists": 0, "enquiries": 0}
     member = db.session.scalar(select(User).where(User.email == PARTNERSHIP_EMAIL))
     if member is None or not member.is_approved_partnership_member:
         return counts

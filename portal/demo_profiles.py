@@ -283,6 +283,14 @@ def seed_demo_profiles(orgs: list[Organisation] | None = None, *,
     while sum(wanted.values()) < minimum:
         wanted[growable[index % len(growable)].id] += 1
         index += 1
+    # The partnership directory lists only consenting reviewers of active pool members,
+    # so those organisations get enough profiles for the directory to hold `minimum`.
+    members = [o for o in growable if o.id in _active_member_ids()]
+    listed_target = minimum + minimum // 4  # about one in five withholds consent
+    index = 0
+    while members and sum(wanted[o.id] for o in members) < listed_target:
+        wanted[members[index % len(members)].id] += 1
+        index += 1
 
     for org in orgs:
         profiles = existing[org.id]
@@ -297,6 +305,14 @@ def seed_demo_profiles(orgs: list[Organisation] | None = None, *,
             _complete(profile, org, rng, tags, today)
     db.session.flush()
     return counts
+
+
+def _active_member_ids() -> set[int]:
+    from portal.models.pool import PoolMembership
+
+    return set(db.session.scalars(
+        select(PoolMembership.organisation_id).where(PoolMembership.status == "active")
+    ))
 
 
 def _new_profile(org: Organisation, name: str, rng: random.Random) -> ReviewerProfile:
