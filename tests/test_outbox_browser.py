@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import OutboxEmail, OutboxStatus
@@ -36,11 +39,12 @@ def test_outbox_page_is_accessible_and_retry_works(page, live_server):
 
     page.get_by_label("Status").select_option("failed")
     page.get_by_role("button", name="Filter").click()
-    assert "status=failed" in page.url
-    assert page.locator("tbody tr").count() == 1
+    # Wait for the filtered page (Playwright's expect retries until it holds).
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.locator("tbody tr")).to_have_count(1)
 
     page.get_by_role("button", name=f"Retry message #{failed_id} to grace@example.org").click()
-    assert "will be sent again shortly" in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("will be sent again shortly")
     assert_no_axe_violations(page)
 
     email = db.session.get(OutboxEmail, failed_id)
