@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import OrganisationInvitation, utcnow
@@ -55,7 +56,7 @@ def test_team_pages_are_accessible(page, live_server):
     page.context.clear_cookies()
     _check(page, "/team/join/browser-token")
     page.get_by_role("button", name="Create account and join").click()
-    assert page.locator(".govuk-error-summary").count() == 1
+    expect(page.locator(".govuk-error-summary")).to_have_count(1)
     assert_no_axe_violations(page)
     _check(page, "/team/join/unknown", 404)
 
@@ -88,7 +89,7 @@ def test_admin_pages_are_accessible(page, live_server):
         _check(page, path)
     page.goto(f"/admin/partnerships/accounts/{applicant_id}/refuse")
     page.get_by_role("button", name="Refuse account").click()
-    assert page.locator(".govuk-error-summary").count() == 1
+    expect(page.locator(".govuk-error-summary")).to_have_count(1)
     assert_no_axe_violations(page)
 
     page.context.clear_cookies()

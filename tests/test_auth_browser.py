@@ -96,7 +96,7 @@ def test_staff_sign_in_with_totp(page, live_server):
     page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-    assert page.locator("svg.app-qr-code").count() == 1
+    expect(page.locator("svg.app-qr-code")).to_have_count(1)
     assert_no_axe_violations(page)
 
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
