@@ -233,17 +233,8 @@ def team(commission_id: int):
 @bp.post("/opportunities/<int:commission_id>/bid/team/<int:member_id>/remove")
 @supplier_required
 def remove_team_member(commission_id: int, member_id: int):
-    loaded = _editable(commission_id)
-    if isinstance(loaded, Response):
-        return loaded
-    commission, own = loaded
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if member_id not in {m.id for m in own.team}:
-        abort(404)
-    outcome = _run(commission, ConfirmForm(), lambda: service.remove_team_member(
-        current_user, own, member_id))
-    return outcome or redirect(url_for("bids.team", commission_id=commission.id))
+    return _remove_part(commission_id, member_id, lambda own: own.team,
+                        service.remove_team_member, "bids.team")
 
 
 @bp.route("/opportunities/<int:commission_id>/bid/plan", methods=["GET", "POST"])
@@ -271,17 +262,8 @@ def plan(commission_id: int):
 @bp.post("/opportunities/<int:commission_id>/bid/plan/<int:milestone_id>/remove")
 @supplier_required
 def remove_milestone(commission_id: int, milestone_id: int):
-    loaded = _editable(commission_id)
-    if isinstance(loaded, Response):
-        return loaded
-    commission, own = loaded
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if milestone_id not in {m.id for m in own.milestones}:
-        abort(404)
-    outcome = _run(commission, ConfirmForm(), lambda: service.remove_milestone(
-        current_user, own, milestone_id))
-    return outcome or redirect(url_for("bids.plan", commission_id=commission.id))
+    return _remove_part(commission_id, milestone_id, lambda own: own.milestones,
+                        service.remove_milestone, "bids.plan")
 
 
 @bp.route("/opportunities/<int:commission_id>/bid/price", methods=["GET", "POST"])
@@ -323,17 +305,8 @@ def confirm_price(commission_id: int):
 @bp.post("/opportunities/<int:commission_id>/bid/price/expenses/<int:expense_id>/remove")
 @supplier_required
 def remove_expense(commission_id: int, expense_id: int):
-    loaded = _editable(commission_id)
-    if isinstance(loaded, Response):
-        return loaded
-    commission, own = loaded
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if expense_id not in {e.id for e in own.expenses}:
-        abort(404)
-    outcome = _run(commission, ConfirmForm(), lambda: service.remove_expense(
-        current_user, own, expense_id))
-    return outcome or redirect(url_for("bids.price", commission_id=commission.id))
+    return _remove_part(commission_id, expense_id, lambda own: own.expenses,
+                        service.remove_expense, "bids.price")
 
 
 @bp.route("/opportunities/<int:commission_id>/bid/conflicts", methods=["GET", "POST"])
@@ -393,17 +366,8 @@ def documents(commission_id: int):
 @bp.post("/opportunities/<int:commission_id>/bid/documents/<int:link_id>/remove")
 @supplier_required
 def remove_document(commission_id: int, link_id: int):
-    loaded = _editable(commission_id)
-    if isinstance(loaded, Response):
-        return loaded
-    commission, own = loaded
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if link_id not in {d.id for d in own.current_documents}:
-        abort(404)
-    outcome = _run(commission, ConfirmForm(), lambda: service.remove_document(
-        current_user, own, link_id))
-    return outcome or redirect(url_for("bids.documents", commission_id=commission.id))
+    return _remove_part(commission_id, link_id, lambda own: own.current_documents,
+                        service.remove_document, "bids.documents")
 
 
 @bp.route("/opportunities/<int:commission_id>/bid/declaration", methods=["GET", "POST"])
@@ -664,3 +628,18 @@ def iso_uk_date(value: str | None) -> str:
         return f"{date.fromisoformat(value or ''):%-d %B %Y}"
     except ValueError:
         return value or ""
+
+
+def _remove_part(commission_id: int, part_id: int, parts_of, remove, back_to: str):
+    """Remove one part (team member, milestone, expense, document) of the signed-in
+    organisation's own bid; a part of any other bid is a 404."""
+    loaded = _editable(commission_id)
+    if isinstance(loaded, Response):
+        return loaded
+    commission, own = loaded
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if part_id not in {part.id for part in parts_of(own)}:
+        abort(404)
+    outcome = _run(commission, ConfirmForm(), lambda: remove(current_user, own, part_id))
+    return outcome or redirect(url_for(back_to, commission_id=commission.id))
