@@ -115,6 +115,7 @@ def test_search_shortlist_enquire_and_reply(page, live_server):
     expect(page.get_by_text("Reply sent")).to_be_visible()
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Show as not taking on new work").click()
+    expect(page.get_by_role("button", name="Show as taking on new work")).to_be_visible()
     assert_no_axe_violations(page)
     page.goto("/directory/blocked")
     assert_no_axe_violations(page)

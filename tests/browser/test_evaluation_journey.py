@@ -64,6 +64,7 @@ def test_evaluators_declare_score_and_moderate(page, live_server):
                                 "are hidden")).to_be_visible()
         assert "£" not in page.content()
         page.get_by_role("link", name="Score this bid").click()
+        expect(page.get_by_role("button", name="Save as draft")).to_be_visible()
         assert_no_axe_violations(page)
         # a short justification is refused, with the GOV.UK error summary
         _fill_scores(page, criteria_ids, (3, 2), "Too short.")
@@ -76,6 +77,7 @@ def test_evaluators_declare_score_and_moderate(page, live_server):
         expect(page.locator(".govuk-notification-banner")).to_contain_text("saved as a draft")
         assert_no_axe_violations(page)
     page.get_by_role("link", name="Submit your scores").click()
+    expect(page.get_by_role("button", name="Submit your scores")).to_be_visible()
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Submit your scores").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Scores submitted")
@@ -106,6 +108,7 @@ def test_evaluators_declare_score_and_moderate(page, live_server):
     _visit(page, f"/commissioning/commissions/{cid}/evaluation/progress")
     page.goto(f"/commissioning/commissions/{cid}/evaluation")
     page.get_by_role("link", name="Open the price envelope").click()
+    expect(page.get_by_role("button", name="Open the price envelope")).to_be_visible()
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Open the price envelope").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ranking")
