@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from portal import audit
 from portal.extensions import db
-from portal.models.evaluation import ConflictDeclaration
+from portal.models.base import utcnow
+from portal.models.evaluation import ConflictDeclaration, EvaluatorAssignment
+from portal.services import award as award_service
 from portal.services import conflicts
 from portal.services import evaluation as service
+from tests.award_support import admin, evaluated_commission
 from tests.evaluation_support import add_panel, opened
 from tests.fixtures.users import OrganisationFactory, login_as, make_staff, make_supplier
 
@@ -78,23 +83,79 @@ def test_current_and_former_members_of_the_bidder(app):
     assert not conflicts.was_ever_member(make_staff("evaluator"), org)
 
 
-def test_previous_work_checks_can_be_registered(app):
-    org = OrganisationFactory(legal_name="Past Supplier Ltd")
-    evaluator = make_staff("evaluator", email="e@panel.example")
+def _awarded_to(winner_user, commissioner, approver, number: int = 2):
+    """An earlier commission (category `number`) awarded to `winner_user`'s organisation
+    and approved by `approver`."""
+    earlier = evaluated_commission(commissioner, bidders=[winner_user], number=number,
+                                   scores=((4, 4), (1, 1)))
+    award = award_service.propose(commissioner, earlier.commission, None, "")
+    db.session.commit()
+    award_service.approve(approver, award)
+    db.session.commit()
+    return earlier, award
 
-    def check(person, organisation):
-        if person.id == evaluator.id and organisation.id == org.id:
-            return ["Past Supplier Ltd worked for you on CSPRP-2025-0001."]
-        return []
 
-    conflicts.register_previous_work_check(check)
-    conflicts.register_previous_work_check(check)  # once only
-    try:
-        assert conflicts.potential_conflicts(evaluator, org) == [
-            "Past Supplier Ltd worked for you on CSPRP-2025-0001."]
-    finally:
-        conflicts.PREVIOUS_WORK_CHECKS.remove(check)
-    assert conflicts.potential_conflicts(evaluator, org) == []
+def test_bidder_who_worked_for_the_evaluator_on_an_earlier_commission(app):
+    winner = make_supplier(OrganisationFactory(legal_name="Past Supplier Ltd"), role="owner",
+                           email="owner@past-supplier.example")
+    commissioner = make_staff("commissioner", "evaluator", email="cara@panel.example")
+    approver = admin("approver@panel.example", "evaluator")
+    earlier, award = _awarded_to(winner, commissioner, approver)
+    loser = earlier.organisations[1]
+    panel_member = make_staff("evaluator", email="pat@panel.example")
+    removed = make_staff("evaluator", email="rem@panel.example")
+    for user in (panel_member, removed):
+        db.session.add(EvaluatorAssignment(commission_id=earlier.commission.id,
+                                           user_id=user.id))
+    db.session.commit()
+    db.session.scalars(select(EvaluatorAssignment).where(
+        EvaluatorAssignment.user_id == removed.id)).one().removed_at = utcnow()
+    db.session.commit()
+    organisation = winner.organisation
+    said = f"Past Supplier Ltd was awarded {earlier.commission.reference} " \
+           f"({earlier.commission.title}), a commission you"
+    assert conflicts.potential_conflicts(commissioner, organisation) == [
+        f"{said} commissioned."]
+    assert conflicts.potential_conflicts(panel_member, organisation) == [f"{said} evaluated."]
+    assert conflicts.potential_conflicts(approver, organisation) == [
+        f"{said} took part in awarding."]
+    # no hand in it, lost the competition, or left the panel: nothing to declare
+    assert conflicts.potential_conflicts(make_staff("evaluator"), organisation) == []
+    assert conflicts.potential_conflicts(commissioner, loser) == []
+    assert conflicts.potential_conflicts(removed, organisation) == []
+    # the commission being evaluated is not earlier work
+    assert conflicts.potential_conflicts(commissioner, organisation, earlier.commission) == []
+    # a withdrawn award means no work was done
+    award_service.withdraw(earlier.commissioner, award, "The supplier could not start.")
+    db.session.commit()
+    assert conflicts.potential_conflicts(commissioner, organisation) == []
+
+
+def test_previous_work_is_shown_when_declaring_and_kept(app, client):
+    setup = opened(days=(10, 12), names=["Past Supplier Ltd", "New Bidder Ltd"])
+    returning = setup.suppliers[0]
+    evaluator = make_staff("commissioner", "evaluator", email="cara@panel.example")
+    earlier, _ = _awarded_to(returning, evaluator, admin("approver@panel.example"))
+    service.assign_evaluator(setup.commissioner, setup.commission, evaluator.id,
+                             moderator=True)
+    add_panel(setup, 1)
+    db.session.commit()
+    bid = setup.bids[0]
+    login_as(client, evaluator)
+    url = f"/evaluation/commissions/{setup.commission.id}/bids/{bid.id}/declaration"
+    page = client.get(url)
+    assert "We found a possible conflict of interest" in page.text
+    assert f"was awarded {earlier.commission.reference}" in page.text
+    assert client.post(url, data={"has_conflict": "no"}).status_code == 302
+    declaration = db.session.query(ConflictDeclaration).one()
+    assert not declaration.has_conflict
+    assert declaration.potential == [
+        f"Past Supplier Ltd was awarded {earlier.commission.reference} "
+        f"({earlier.commission.title}), a commission you commissioned."]
+    other = client.get(f"/evaluation/commissions/{setup.commission.id}/bids/"
+                       f"{setup.bids[1].id}/declaration")
+    assert other.status_code == 200
+    assert "We found a possible conflict" not in other.text
 
 
 def test_found_conflicts_are_shown_for_confirmation_and_kept(app, client):

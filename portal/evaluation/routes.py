@@ -417,7 +417,8 @@ def declaration(commission_id: int, bid_id: int):
         form=form,
         bid=bid,
         existing=existing,
-        potential=potential_conflicts(current_user, bid.organisation) if existing is None
+        potential=potential_conflicts(current_user, bid.organisation, commission)
+        if existing is None
         else existing.potential,
         **_common(commission),
     ), status

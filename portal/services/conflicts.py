@@ -8,22 +8,24 @@ to show the evaluator (and to keep on the declaration):
   the e-mail domain of any of its users (common webmail domains never count);
 - the evaluator is, or was ever, a user of the bidder organisation (membership now, and
   the membership history in the audit trail: created, joined, removed, left);
-- the bidder worked for the evaluator on an earlier commission: checked by the functions
-  in `PREVIOUS_WORK_CHECKS`, each `check(evaluator, organisation) -> list[str]`. The award
-  work package registers its check with `register_previous_work_check` (it owns the award
-  and contract tables); until then this check finds nothing.
+- the bidder worked for the evaluator on an earlier commission: the organisation holds an
+  approved or confirmed award of a commission the evaluator commissioned, sat on the
+  evaluation panel of, or proposed, approved or confirmed the award of. Withdrawn and
+  returned awards do not count: no work was done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from portal.extensions import db
 from portal.models.accounts import Organisation, OrganisationMember, User
 from portal.models.audit import AuditEvent
+from portal.models.award import Award, AwardStatus
+from portal.models.commissions import Commission
+from portal.models.evaluation import EvaluatorAssignment
 
 # Addresses at these domains say nothing about where a person works.
 WEBMAIL_DOMAINS = frozenset({
@@ -48,13 +50,8 @@ MEMBERSHIP_ACTIONS_ON_ORGANISATION = (
     "organisation.ownership_transferred",
 )
 
-PreviousWorkCheck = Callable[[User, Organisation], list[str]]
-PREVIOUS_WORK_CHECKS: list[PreviousWorkCheck] = []
-
-
-def register_previous_work_check(check: PreviousWorkCheck) -> None:
-    if check not in PREVIOUS_WORK_CHECKS:
-        PREVIOUS_WORK_CHECKS.append(check)
+# Awards under which the supplier did (or is doing) the work.
+WORKED_FOR_STATUSES = (AwardStatus.APPROVED, AwardStatus.CONFIRMED)
 
 
 def organisation_domain(host: str | None) -> str | None:
@@ -158,17 +155,56 @@ def membership_reasons(evaluator: User, organisation: Organisation) -> list[str]
     return []
 
 
-def previous_work_reasons(evaluator: User, organisation: Organisation) -> list[str]:
-    reasons: list[str] = []
-    for check in PREVIOUS_WORK_CHECKS:
-        reasons.extend(check(evaluator, organisation))
+def previous_work_reasons(evaluator: User, organisation: Organisation,
+                          exclude_commission_id: int | None = None) -> list[str]:
+    """One sentence per earlier commission awarded to `organisation` in which the
+    evaluator had a hand (one query)."""
+    on_panel = (
+        select(EvaluatorAssignment.commission_id)
+        .where(EvaluatorAssignment.user_id == evaluator.id,
+               EvaluatorAssignment.removed_at.is_(None))
+    )
+    query = (
+        select(Commission.reference, Commission.title, Commission.created_by_id,
+               Commission.id.in_(on_panel).label("on_panel"))
+        .join(Award, Award.commission_id == Commission.id)
+        .where(
+            Award.organisation_id == organisation.id,
+            Award.status.in_(WORKED_FOR_STATUSES),
+            or_(
+                Commission.created_by_id == evaluator.id,
+                Commission.id.in_(on_panel),
+                Award.proposed_by_id == evaluator.id,
+                Award.approved_by_id == evaluator.id,
+                Award.confirmed_by_id == evaluator.id,
+            ),
+        )
+        .order_by(Award.approved_at, Commission.id)
+    )
+    if exclude_commission_id is not None:
+        query = query.where(Commission.id != exclude_commission_id)
+    reasons = []
+    for reference, title, created_by_id, was_on_panel in db.session.execute(query):
+        if created_by_id == evaluator.id:
+            part = "you commissioned"
+        elif was_on_panel:
+            part = "you evaluated"
+        else:
+            part = "you took part in awarding"
+        reasons.append(
+            f"{organisation.display_name} was awarded {reference} ({title}), "
+            f"a commission {part}."
+        )
     return reasons
 
 
-def potential_conflicts(evaluator: User, organisation: Organisation) -> list[str]:
-    """Every reason found, in a stable order; [] when none."""
+def potential_conflicts(evaluator: User, organisation: Organisation,
+                        commission: Commission | None = None) -> list[str]:
+    """Every reason found, in a stable order; [] when none. `commission` is the one being
+    evaluated: its own award is not 'earlier' work."""
     return (
         domain_reasons(evaluator, organisation)
         + membership_reasons(evaluator, organisation)
-        + previous_work_reasons(evaluator, organisation)
+        + previous_work_reasons(evaluator, organisation,
+                                commission.id if commission is not None else None)
     )

@@ -330,7 +330,7 @@ def declare(actor: User, commission: Commission, bid: Bid, has_conflict: bool | 
     if len(description) > DESCRIPTION_MAX:
         _refuse([("description", f"The description must be {DESCRIPTION_MAX:,} "
                   "characters or fewer")])
-    potential = conflicts.potential_conflicts(actor, bid.organisation)
+    potential = conflicts.potential_conflicts(actor, bid.organisation, commission)
     declaration = ConflictDeclaration(
         assignment_id=assignment.id, bid_id=bid.id, has_conflict=bool(has_conflict),
         description=description if has_conflict else "", potential=potential,
@@ -653,7 +653,8 @@ def panel_potential_conflicts(commission: Commission) -> dict[int, list[tuple[Bi
     for assignment in assignments(commission):
         found = []
         for bid in bids:
-            reasons = conflicts.potential_conflicts(assignment.user, bid.organisation)
+            reasons = conflicts.potential_conflicts(assignment.user, bid.organisation,
+                                                    commission)
             if reasons:
                 found.append((bid, reasons))
         result[assignment.id] = found
