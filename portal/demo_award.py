@@ -111,9 +111,10 @@ def seed_demo_award(ctx, now: datetime | None = None) -> dict:
                 "abuse, which the specification made essential.", now)
             counts["letters"] += len(award.letters)
             continue
-        proposed_at = now - timedelta(days=18) if target == "contract" else now
-        if target == "contract":
-            _backdate(commission, proposed_at)
+        # Approval comes three hours after the proposal; both lie in the past so that
+        # no letter, audit event or OCDS release is dated after the moment of seeding.
+        proposed_at = now - (timedelta(days=18) if target == "contract" else timedelta(hours=4))
+        _backdate(commission, proposed_at)
         award = service.propose(commissioner, commission, None, "", proposed_at)
         if target == "proposed":
             continue

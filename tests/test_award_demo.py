@@ -5,6 +5,7 @@ running it again adds nothing."""
 from __future__ import annotations
 
 import importlib.util
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from portal import demo
 from portal.demo_award import CONTRACT_TITLE, NO_SUITABLE_TITLE, PROPOSED_TITLE, STANDSTILL_TITLE
 from portal.extensions import db
 from portal.models.award import OcdsRelease, OutcomeLetter
+from portal.models.base import utcnow
 from portal.models.commissions import Commission, CommissionState
 from portal.models.outbox import OutboxEmail
 from tests.award_support import OCDS_DIR
@@ -40,6 +42,10 @@ def test_demo_award_states_and_open_data(app, client):
     assert {"tender", "award", "contract", "tenderUpdate"} <= tags
 
     package = client.get("/api/ocds/releases?per_page=250").get_json()
+    # Nothing in the story is dated after the moment it was seeded.
+    seeded = utcnow()
+    assert max(db.session.scalars(select(OcdsRelease.date))) <= seeded
+    assert datetime.fromisoformat(package["publishedDate"]) <= seeded
     if OCDS_DIR.is_dir():
         from tests.test_ocds import assert_valid
 
