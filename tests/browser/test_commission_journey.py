@@ -131,8 +131,10 @@ def test_commission_drafted_published_and_clarified(page, second_page, live_serv
         "Reviews of a similar kind.")
     commissioner_page.get_by_label("Weight of criterion 2").fill("20")
     commissioner_page.get_by_label("Price weight").fill("30")  # 110: refused
-    commissioner_page.get_by_role("button", name="Save and continue").click()
+    # Enter in a field saves (here: refused), it does not add another criterion
+    commissioner_page.get_by_label("Price weight").press("Enter")
     expect(commissioner_page.locator(".govuk-error-summary")).to_contain_text("100")
+    expect(commissioner_page.get_by_label("Name of criterion 3")).to_have_count(0)
     checked(commissioner_page)
     commissioner_page.get_by_label("Price weight").fill("20")
     commissioner_page.get_by_role("button", name="Save and continue").click()
