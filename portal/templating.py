@@ -78,6 +78,9 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["uk_deadline"] = format_uk
+    from portal.services.standstill import end_text
+
+    app.jinja_env.filters["standstill_end"] = end_text
 
     @app.context_processor
     def inject_globals():

@@ -15,6 +15,7 @@ from portal.services.standstill import (
     WORKING_DAYS,
     StandstillRule,
     configured_rule,
+    end_text,
     is_working_day,
     last_day,
     standstill_period,
@@ -65,7 +66,9 @@ def test_the_period_ends_at_midnight_uk_time_in_winter_and_summer():
     assert winter.ends_at == datetime(2027, 1, 5, 0, 0, tzinfo=UTC)  # GMT
     summer = standstill_period(_uk(date(2026, 5, 22)), StandstillRule(WORKING_DAYS, 8))
     assert summer.ends_at == datetime(2026, 6, 4, 23, 0, tzinfo=UTC)  # midnight BST
-    assert "Thursday 4 June 2026" in summer.description
+    assert summer.description.startswith("8 working days")
+    assert end_text(summer.ends_at) == "midnight at the end of Thursday 4 June 2026 (UK time)"
+    assert end_text(winter.ends_at) == "midnight at the end of Monday 4 January 2027 (UK time)"
 
 
 def test_the_uk_date_of_approval_counts_not_the_utc_date():

@@ -49,7 +49,7 @@ from portal.services.commissions import (
 )
 from portal.services.ranking import RankedBid, Ranking, rank_bids
 from portal.services.standstill import configured_rule, standstill_period
-from portal.ukdatetime import format_uk
+from portal.services.standstill import end_text as standstill_end_text
 
 REASON_MAX = 4000
 
@@ -363,7 +363,7 @@ def confirm(actor: User, award: Award, now: datetime | None = None) -> Award:
         raise AwardError("Only an approved award can be confirmed")
     if not award.can_be_confirmed_at(now):
         raise AwardError("The standstill period has not ended. The award can be confirmed "
-                         f"from {format_uk(award.standstill_ends_at)}")
+                         f"after {standstill_end_text(award.standstill_ends_at)}")
     award.status = AwardStatus.CONFIRMED
     award.confirmed_at = now
     award.confirmed_by_id = actor.id
@@ -578,7 +578,7 @@ def write_award_letters(award: Award, standstill_text: str) -> list[OutcomeLette
             "advantages": [] if successful else _advantages(row, winner, rationales),
             "approved_at": award.approved_at.isoformat(),
             "standstill_ends_at": award.standstill_ends_at.isoformat(),
-            "standstill_ends_text": format_uk(award.standstill_ends_at),
+            "standstill_ends_text": standstill_end_text(award.standstill_ends_at),
             "standstill_description": standstill_text,
         }
         letter = OutcomeLetter(

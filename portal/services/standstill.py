@@ -118,8 +118,18 @@ class StandstillPeriod:
 
     @property
     def description(self) -> str:
-        return (f"{self.days} {RULE_LABELS[self.rule]}, ending at midnight at the end of "
-                f"{self.last_day:%A %-d %B %Y}")
+        """'8 working days': the length and the rule; `end_text` says when it ends."""
+        return f"{self.days} {RULE_LABELS[self.rule]}"
+
+
+def end_text(ends_at: datetime | None) -> str:
+    """'midnight at the end of Wednesday 9 December 2026 (UK time)' for the moment a
+    standstill ends. Naming the last day, not 'midnight on 10 December', leaves no doubt
+    about which midnight is meant."""
+    if ends_at is None:
+        return ""
+    final = utc_to_uk(ends_at).date() - timedelta(days=1)
+    return f"midnight at the end of {final:%A %-d %B %Y} (UK time)"
 
 
 def standstill_period(starts_at: datetime, rule: StandstillRule | None = None) -> StandstillPeriod:

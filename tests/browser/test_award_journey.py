@@ -38,7 +38,7 @@ from portal.models.base import utcnow
 from portal.models.commissions import CommissionState
 from portal.outbox import deliver_due
 from portal.services import evaluation
-from portal.ukdatetime import format_uk
+from portal.services.standstill import end_text
 from tests.browser.journeys import TOTP_SECRET, checked, h1, sign_in, sign_out
 from tests.evaluation_support import add_panel, opened, score_all
 from tests.fixtures.browser import assert_no_axe_violations, sign_in_browser
@@ -209,7 +209,7 @@ def test_commissioner_proposes_admin_approves_and_bidders_get_their_letters(
     assert award.status == AwardStatus.APPROVED
     assert award.approved_by.email == ADMIN_EMAIL
     assert award.commission.state_at(utcnow()) == CommissionState.STANDSTILL
-    standstill_ends = format_uk(award.standstill_ends_at)
+    standstill_ends = end_text(award.standstill_ends_at)
     letter_ids = {letter.content["organisation_name"]: letter.id for letter in award.letters}
     assert sorted(letter_ids) == sorted(NAMES)
     queued = db.session.scalars(
