@@ -205,17 +205,20 @@ def _with_category(client, draft, number=1):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d.pop("q_conviction_fraud_corruption"), b"Select yes or no"),
-        (lambda d: d.update(q_conviction_fraud_corruption="maybe"), b"Select yes or no"),
-        (lambda d: d.update(q_conviction_fraud_corruption="yes"), b"Give details for this answer"),
+        (lambda d: d.pop("q_conviction_fraud_corruption"), b"Select yes or no for question 1<"),
+        (lambda d: d.update(q_conviction_fraud_corruption="maybe"),
+         b"Select yes or no for question 1<"),
+        (lambda d: d.update(q_conviction_fraud_corruption="yes"),
+         b"Give details of your answer to question 1<"),
         (lambda d: d.update(q_conviction_fraud_corruption="yes",
                             q_conviction_fraud_corruption_details="x" * 2001),
-         b"Details must be 2000 characters or fewer"),
-        (lambda d: d.update(q_indemnity_amount=""), b"Enter the amount of cover in pounds"),
+         b"Details for question 1 must be 2000 characters or fewer"),
+        (lambda d: d.update(q_indemnity_amount=""),
+         b"Enter the amount of cover in pounds for question 9<"),
         (lambda d: d.update(q_indemnity_amount="lots"), b"in whole pounds"),
         (lambda d: d.update({"q_indemnity_expiry-month": "13"}), b"Enter a real date"),
         (lambda d: d.update({"q_indemnity_expiry-year": "27"}), b"Enter a real date"),
-        (lambda d: d.pop("q_indemnity_expiry-day"), b"Enter a real date"),
+        (lambda d: d.pop("q_indemnity_expiry-day"), b"Enter a real date for question 10,"),
     ],
 )
 def test_declarations_bad_input(client, draft, change, message):
@@ -368,3 +371,11 @@ def test_decided_application_cannot_be_withdrawn_or_changed(client, owner):
                            data=passing_answers_form())
     assert response.status_code == 302
     assert client.get(f"/pool/apply/{application.id}").status_code == 200
+
+
+def test_declarations_are_numbered_as_the_error_messages_count_them(client, draft):
+    _with_category(client, draft)
+    page = client.get(f"/pool/apply/{draft.id}/declarations").text
+    assert "1. In the last 5 years, has the organisation" in page
+    assert "9. How much professional indemnity insurance cover" in page
+    assert "Details for question 1</label>" in page.replace("\n", "").replace("  ", "")

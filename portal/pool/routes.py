@@ -245,9 +245,12 @@ def _declaration_values(application, questions, posted=None):
 
 
 def _grouped(questions):
+    """[(section title, [(number, question)])]: numbered in the order given, which is
+    the order the service numbers them in its error messages."""
+    numbered = list(enumerate(questions, start=1))
     groups = []
     for key, title in SECTIONS.items():
-        items = [q for q in questions if q.section == key]
+        items = [(number, q) for number, q in numbered if q.section == key]
         if items:
             groups.append((title, items))
     return groups

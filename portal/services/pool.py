@@ -26,6 +26,7 @@ from portal.models.pool import (
     CURRENT_MEMBERSHIP_STATUSES,
     OPEN_STATUSES,
     REMINDER_DAYS,
+    SECTIONS,
     AnswerType,
     ApplicationCategory,
     ApplicationEvidence,
@@ -127,13 +128,15 @@ def details_complete(organisation: Organisation) -> bool:
 
 
 def active_questions() -> list[DeclarationQuestion]:
-    return list(
-        db.session.scalars(
-            select(DeclarationQuestion)
-            .where(DeclarationQuestion.is_active.is_(True))
-            .order_by(DeclarationQuestion.position, DeclarationQuestion.id)
-        )
+    """The questions in force, in the order the form shows them (section by section);
+    question numbers on the page and in error messages count in this order."""
+    sections = {key: index for index, key in enumerate(SECTIONS)}
+    questions = db.session.scalars(
+        select(DeclarationQuestion)
+        .where(DeclarationQuestion.is_active.is_(True))
+        .order_by(DeclarationQuestion.position, DeclarationQuestion.id)
     )
+    return sorted(questions, key=lambda q: sections.get(q.section, len(sections)))
 
 
 def current_memberships(organisation_id: int) -> list[PoolMembership]:
@@ -253,40 +256,46 @@ class AnswerInput:
 
 
 def validate_answer(
-    question: DeclarationQuestion, given: AnswerInput | None, today: date
+    question: DeclarationQuestion, given: AnswerInput | None, today: date, number: int
 ) -> tuple[str, str | None, Assessment]:
-    """Check one answer; return (stored value, details, assessment) or raise PoolError."""
+    """Check one answer; return (stored value, details, assessment) or raise PoolError.
+    Messages name the question by its `number`: a dozen 'Select yes or no' in an error
+    summary would not say which question each one means."""
     field = f"q_{question.key}"
     value = (given.value if given else "") or ""
     value = value.strip()
     details = ((given.details if given else None) or "").strip() or None
     if question.answer_type == AnswerType.YES_NO:
         if value not in ("yes", "no"):
-            raise PoolError("Select yes or no", field=field)
+            raise PoolError(f"Select yes or no for question {number}", field=field)
     elif question.answer_type == AnswerType.AMOUNT:
         if not value:
-            raise PoolError("Enter the amount of cover in pounds", field=field)
+            raise PoolError(f"Enter the amount of cover in pounds for question {number}",
+                            field=field)
         amount = parse_amount(value)
         if amount is None:
-            raise PoolError(
-                "Enter the amount of cover in whole pounds, like 1000000", field=field
-            )
+            raise PoolError(f"Enter the amount of cover for question {number} in whole "
+                            "pounds, like 1000000", field=field)
         value = str(amount)
     elif question.answer_type == AnswerType.DATE:
         try:
             when = date.fromisoformat(value)
         except ValueError:
-            raise PoolError("Enter a real date, like 27 3 2027", field=field) from None
+            raise PoolError(f"Enter a real date for question {number}, like 27 3 2027",
+                            field=field) from None
         if when.year < 1900 or when.year > today.year + 50:
-            raise PoolError("Enter a real date, like 27 3 2027", field=field)
+            raise PoolError(f"Enter a real date for question {number}, like 27 3 2027",
+                            field=field)
         value = when.isoformat()
     if details is not None and len(details) > DETAILS_MAX:
         raise PoolError(
-            f"Details must be {DETAILS_MAX} characters or fewer", field=f"{field}_details"
+            f"Details for question {number} must be {DETAILS_MAX} characters or fewer",
+            field=f"{field}_details",
         )
     if question.details_required_on and value == question.details_required_on:
         if not details:
-            raise PoolError("Give details for this answer", field=f"{field}_details")
+            raise PoolError(f"Give details of your answer to question {number}",
+                            field=f"{field}_details")
     elif question.answer_type == AnswerType.YES_NO:
         details = None  # details only belong with the answer that asks for them
     return value, details, question.assess(value, today)
@@ -300,9 +309,9 @@ def _write_answers(
     questions = active_questions()
     checked = {}
     errors = []
-    for question in questions:
+    for number, question in enumerate(questions, start=1):
         try:
-            result = validate_answer(question, answers.get(question.key), today)
+            result = validate_answer(question, answers.get(question.key), today, number)
             checked[question.key] = (question, *result)
         except PoolError as exc:
             errors.append(exc)
