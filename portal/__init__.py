@@ -12,6 +12,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import crypto
 from portal.config import CONFIGS, INSTANCE_PATH, PROJECT_ROOT, Config, development_secret_key
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.extensions import mail as mail_extension  # `mail` is also the portal.mail module
@@ -33,6 +34,7 @@ def _load_config(app: Flask, config: type[Config] | str | None, overrides: Mappi
         if app.config["ENV_NAME"] == "production":
             raise RuntimeError("SECRET_KEY must be set in production; refusing to start.")
         app.config["SECRET_KEY"] = development_secret_key(INSTANCE_PATH)
+    crypto.init_app(app, INSTANCE_PATH)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if app.config["ENV_NAME"] == "production" and uri.startswith("sqlite"):
         logging.getLogger(__name__).warning("Production on embedded SQLite: set DATABASE_URL")

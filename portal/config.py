@@ -45,6 +45,8 @@ class Config:
     SERVICE_NAME = "Reviewer Pool Portal"
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Fernet keys, newest first, for secrets stored encrypted (portal/crypto.py).
+    DATA_ENCRYPTION_KEYS = os.environ.get("DATA_ENCRYPTION_KEYS")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'portal.db'}"
     )
@@ -66,6 +68,8 @@ class Config:
     SESSION_PROTECTION = "strong"
     SESSION_IDLE_TIMEOUT = timedelta(minutes=_int("SESSION_IDLE_MINUTES", 60))
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12))
+    # How long before a timeout the page warns and offers "Stay signed in" (WCAG 2.2.1).
+    SESSION_TIMEOUT_WARNING = timedelta(minutes=_int("SESSION_WARNING_MINUTES", 2))
     PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_TIMEOUT
 
     WTF_CSRF_ENABLED = True
@@ -143,6 +147,8 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+    # base64 of "testing-key-not-for-production!!"
+    DATA_ENCRYPTION_KEYS = "dGVzdGluZy1rZXktbm90LWZvci1wcm9kdWN0aW9uISE="
     WTF_CSRF_ENABLED = False
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False

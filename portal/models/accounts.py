@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import crypto
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
 
@@ -72,7 +73,8 @@ class User(UserMixin, db.Model):
     failed_login_count: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The authenticator seed, encrypted (portal.crypto): read and set it as `totp_secret`.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last accepted time step: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column()
@@ -93,6 +95,16 @@ class User(UserMixin, db.Model):
     membership = relationship(
         "OrganisationMember", uselist=False, back_populates="user", lazy="selectin"
     )
+
+    @property
+    def totp_secret(self) -> str | None:
+        if self.totp_secret_encrypted is None:
+            return None
+        return crypto.decrypt(self.totp_secret_encrypted)
+
+    @totp_secret.setter
+    def totp_secret(self, secret: str | None) -> None:
+        self.totp_secret_encrypted = None if secret is None else crypto.encrypt(secret)
 
     # Flask-Login
     def get_id(self) -> str:
