@@ -8,10 +8,14 @@
 - Staff who have not passed their second factor in this session reach only the second
   factor pages, sign-out and the public pages.
 - No remember-me cookie for anyone: a browser session ends with the browser.
+- Every page for a signed-in user carries the seconds left (`session_timing`), so the
+  timeout warning (static/timeout-warning.js) can offer "Stay signed in" in time; that
+  button posts to auth.session_keep_alive (`keep_session_alive`).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from urllib.parse import urlsplit
 
@@ -39,6 +43,7 @@ OPEN_BEFORE_SECOND_FACTOR = {
     "auth.second_factor",
     "auth.second_factor_setup",
     "auth.sign_out",
+    "auth.session_keep_alive",  # the timeout warning shows on the second-factor pages too
     "static",
     "assets",
     "main.index",
@@ -123,6 +128,43 @@ def enforce_session_rules():
         target = request.full_path if request.method == "GET" else None
         return redirect(url_for("auth.second_factor", next=safe_next(target)))
     return None
+
+
+def session_timing(now: float | None = None) -> dict | None:
+    """How long this session has left, for the timeout warning: None when signed out.
+
+    seconds_left is rounded up, so the page never warns late; extendable says whether
+    activity can push the end back (the idle timeout comes first) or not (the absolute
+    timeout does, and no "Stay signed in" can move it)."""
+    if not current_user.is_authenticated:
+        return None
+    signed_in_at = session.get(SIGNED_IN_AT)
+    last_seen_at = session.get(LAST_SEEN_AT)
+    if not isinstance(signed_in_at, int | float) or not isinstance(last_seen_at, int | float):
+        return None
+    now = time.time() if now is None else now
+    config = current_app.config
+    idle = _seconds(config["SESSION_IDLE_TIMEOUT"])
+    absolute = _seconds(config["SESSION_ABSOLUTE_TIMEOUT"])
+    idle_left = last_seen_at + idle - now
+    absolute_left = signed_in_at + absolute - now
+    return {
+        "seconds_left": max(0, math.ceil(min(idle_left, absolute_left))),
+        "extendable": idle_left < absolute_left,
+        "warning_seconds": math.ceil(_seconds(config["SESSION_TIMEOUT_WARNING"])),
+        "idle_minutes": round(idle / 60),
+        "absolute_hours": f"{round(absolute / 3600, 1):g}",
+    }
+
+
+def keep_session_alive() -> dict | None:
+    """Restart the idle clock now, even inside the granularity `enforce_session_rules`
+    keeps to (the timeout warning counts on the full idle time from this moment)."""
+    if session_timing() is None:
+        return None
+    now = time.time()
+    session[LAST_SEEN_AT] = now
+    return session_timing(now)
 
 
 def safe_next(target: str | None, default: str | None = None) -> str | None:

@@ -29,7 +29,9 @@ from portal.login import (
     SIGNED_IN_AT,
     end_session,
     enforce_session_rules,
+    keep_session_alive,
     safe_next,
+    session_timing,
     start_session,
 )
 from portal.services import accounts
@@ -42,6 +44,8 @@ from portal.services.accounts import (
 
 bp = Blueprint("auth", __name__)
 bp.before_app_request(enforce_session_rules)
+# base.html renders the timeout warning from this (seconds left, warning time).
+bp.add_app_template_global(session_timing, "session_timing")
 
 PENDING_TOTP_KEY = "totp_pending_secret"
 
@@ -150,6 +154,17 @@ def sign_out():
     end_session()
     flash("You have signed out.", "success")
     return redirect(url_for("main.index"))
+
+
+@bp.post("/session/keep-alive")
+def session_keep_alive():
+    """The timeout warning's "Stay signed in". enforce_session_rules has already signed
+    out a session that timed out (401 here; the page then goes to sign in). Not audited:
+    it changes no object, only this session's idle clock, as opening any page does."""
+    timing = keep_session_alive()
+    if timing is None:
+        return {"signed_in": False, "seconds_left": 0}, 401
+    return {"signed_in": True, **timing}
 
 
 # ----------------------------------------------------------------------- registration

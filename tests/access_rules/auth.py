@@ -9,6 +9,8 @@ Decisions written down here:
   signed out. Staff who have already passed the second factor are sent on (302); staff
   without an authenticator app are sent from /second-factor to the set-up page.
 - In this world the admin has an authenticator app set up; the other staff have not.
+- The session keep-alive (the timeout warning's "Stay signed in") answers JSON to everyone
+  signed in, staff before their second factor as well, and 401 to anyone signed out.
 """
 
 from portal.models.base import utcnow
@@ -48,6 +50,8 @@ RULES = [
     rule("auth.sign_in", "GET", **SIGNED_OUT_ONLY),
     rule("auth.sign_in", "POST", **SIGNED_OUT_ONLY),
     rule("auth.sign_out", "POST", default=302),
+    # The timeout warning's "Stay signed in": JSON, 401 (and nothing changed) signed out.
+    rule("auth.session_keep_alive", "POST", default=200, anonymous=401),
     rule("auth.register", "GET", **SIGNED_OUT_ONLY),
     rule("auth.register_supplier", "GET", **SIGNED_OUT_ONLY),
     rule("auth.register_supplier", "POST", **SIGNED_OUT_ONLY),
