@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
@@ -254,6 +254,9 @@ def current_assignment(commission_id: int | None, user) -> EvaluatorAssignment |
             EvaluatorAssignment.user_id == user.id,
             EvaluatorAssignment.removed_at.is_(None),
         )
+        # `user` is already loaded: joining it again would reload its roles and
+        # membership on every check.
+        .options(lazyload(EvaluatorAssignment.user))
     )
 
 
@@ -273,9 +276,6 @@ def evaluator_assignment(commission, user) -> EvaluatorAssignment | None:
 
 
 def declaration_of(assignment: EvaluatorAssignment, bid_id: int) -> ConflictDeclaration | None:
-    return db.session.scalar(
-        select(ConflictDeclaration).where(
-            ConflictDeclaration.assignment_id == assignment.id,
-            ConflictDeclaration.bid_id == bid_id,
-        )
-    )
+    # From the assignment's collection (one query for all its bids, then the identity
+    # map) rather than a query per bid: pages that check every bid stay bounded.
+    return next((d for d in assignment.declarations if d.bid_id == bid_id), None)

@@ -2,7 +2,8 @@
 evaluator can confirm or explain them when they declare (issue 6).
 
 `potential_conflicts(evaluator, organisation)` returns the reasons found, as sentences
-to show the evaluator (and to keep on the declaration):
+to show the evaluator (and to keep on the declaration); `potential_conflicts_for` does the
+same for every pair of a panel and the bidders in a fixed number of queries:
 
 - the evaluator's e-mail domain matches the bidder organisation's website domain, or
   the e-mail domain of any of its users (common webmail domains never count);
@@ -16,9 +17,10 @@ to show the evaluator (and to keep on the declaration):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models.accounts import Organisation, OrganisationMember, User
@@ -94,7 +96,73 @@ def _full_email_domain(email: str) -> str:
     return email.rsplit("@", 1)[1].strip().lower() if "@" in email else ""
 
 
-def domain_reasons(evaluator: User, organisation: Organisation) -> list[str]:
+@dataclass
+class _Facts:
+    """What the checks need about some evaluators and some organisations, read in a
+    fixed number of queries however many pairs are checked."""
+
+    member_emails: dict[int, list[str]] = field(default_factory=dict)  # by organisation
+    joined: dict[int, set[int]] = field(default_factory=dict)  # user -> organisations
+    history: dict[int, set[int]] = field(default_factory=dict)  # organisation -> users
+    panels: dict[int, set[int]] = field(default_factory=dict)  # user -> commissions
+    awards: dict[int, list] = field(default_factory=dict)  # organisation -> award rows
+
+
+_HISTORY_KEYS = ("owner_id", "user_id", "from_user_id", "to_user_id")
+
+
+def _facts(evaluators: list[User], organisations: list[Organisation],
+           exclude_commission_id: int | None) -> _Facts:
+    facts = _Facts()
+    user_ids = [u.id for u in evaluators]
+    org_ids = [o.id for o in organisations]
+    if not user_ids or not org_ids:
+        return facts
+    for org_id, email in db.session.execute(
+        select(OrganisationMember.organisation_id, User.email)
+        .join(User, OrganisationMember.user_id == User.id)
+        .where(OrganisationMember.organisation_id.in_(org_ids))
+    ):
+        facts.member_emails.setdefault(org_id, []).append(email)
+    for actor_id, data in db.session.execute(
+        select(AuditEvent.actor_id, AuditEvent.data).where(
+            AuditEvent.action == "organisation.member_joined",
+            AuditEvent.actor_id.in_(user_ids),
+        )
+    ):
+        facts.joined.setdefault(actor_id, set()).add((data or {}).get("organisation_id"))
+    for object_id, data in db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.data).where(
+            AuditEvent.object_type == Organisation.__tablename__,
+            AuditEvent.object_id.in_([str(i) for i in org_ids]),
+            AuditEvent.action.in_(MEMBERSHIP_ACTIONS_ON_ORGANISATION),
+        )
+    ):
+        users = facts.history.setdefault(int(object_id), set())
+        users.update((data or {}).get(key) for key in _HISTORY_KEYS)
+    for user_id, commission_id in db.session.execute(
+        select(EvaluatorAssignment.user_id, EvaluatorAssignment.commission_id).where(
+            EvaluatorAssignment.user_id.in_(user_ids),
+            EvaluatorAssignment.removed_at.is_(None),
+        )
+    ):
+        facts.panels.setdefault(user_id, set()).add(commission_id)
+    awards = (
+        select(Award.organisation_id, Commission.id, Commission.reference, Commission.title,
+               Commission.created_by_id, Award.proposed_by_id, Award.approved_by_id,
+               Award.confirmed_by_id)
+        .join(Commission, Award.commission_id == Commission.id)
+        .where(Award.organisation_id.in_(org_ids), Award.status.in_(WORKED_FOR_STATUSES))
+        .order_by(Award.approved_at, Commission.id)
+    )
+    if exclude_commission_id is not None:
+        awards = awards.where(Commission.id != exclude_commission_id)
+    for row in db.session.execute(awards):
+        facts.awards.setdefault(row.organisation_id, []).append(row)
+    return facts
+
+
+def _domain_reasons(evaluator: User, organisation: Organisation, facts: _Facts) -> list[str]:
     full = _full_email_domain(evaluator.email)
     if full in WEBMAIL_DOMAINS:
         return []
@@ -107,14 +175,9 @@ def domain_reasons(evaluator: User, organisation: Organisation) -> list[str]:
             f"Your e-mail domain ({mine}) matches the website of "
             f"{organisation.display_name} ({organisation.website})."
         )
-    emails = db.session.scalars(
-        select(User.email)
-        .join(OrganisationMember, OrganisationMember.user_id == User.id)
-        .where(OrganisationMember.organisation_id == organisation.id)
-    ).all()
     if any(
         _full_email_domain(e) not in WEBMAIL_DOMAINS and email_domain(e) == mine
-        for e in emails
+        for e in facts.member_emails.get(organisation.id, ())
         if e != evaluator.email
     ):
         reasons.append(
@@ -124,87 +187,62 @@ def domain_reasons(evaluator: User, organisation: Organisation) -> list[str]:
     return reasons
 
 
-def was_ever_member(evaluator: User, organisation: Organisation) -> bool:
+def _was_ever_member(evaluator: User, organisation: Organisation, facts: _Facts) -> bool:
     membership = getattr(evaluator, "membership", None)
-    if membership is not None and membership.organisation_id == organisation.id:
-        return True
-    joined = db.session.scalars(
-        select(AuditEvent.data).where(
-            AuditEvent.action == "organisation.member_joined",
-            AuditEvent.actor_id == evaluator.id,
-        )
-    ).all()
-    if any((data or {}).get("organisation_id") == organisation.id for data in joined):
-        return True
-    events = db.session.scalars(
-        select(AuditEvent.data).where(
-            AuditEvent.object_type == Organisation.__tablename__,
-            AuditEvent.object_id == str(organisation.id),
-            AuditEvent.action.in_(MEMBERSHIP_ACTIONS_ON_ORGANISATION),
-        )
-    ).all()
-    keys = ("owner_id", "user_id", "from_user_id", "to_user_id")
-    return any(
-        (data or {}).get(key) == evaluator.id for data in events for key in keys
+    return (
+        (membership is not None and membership.organisation_id == organisation.id)
+        or organisation.id in facts.joined.get(evaluator.id, ())
+        or evaluator.id in facts.history.get(organisation.id, ())
     )
 
 
-def membership_reasons(evaluator: User, organisation: Organisation) -> list[str]:
-    if was_ever_member(evaluator, organisation):
-        return [f"You are, or were, a user of {organisation.display_name}."]
-    return []
-
-
-def previous_work_reasons(evaluator: User, organisation: Organisation,
-                          exclude_commission_id: int | None = None) -> list[str]:
-    """One sentence per earlier commission awarded to `organisation` in which the
-    evaluator had a hand (one query)."""
-    on_panel = (
-        select(EvaluatorAssignment.commission_id)
-        .where(EvaluatorAssignment.user_id == evaluator.id,
-               EvaluatorAssignment.removed_at.is_(None))
-    )
-    query = (
-        select(Commission.reference, Commission.title, Commission.created_by_id,
-               Commission.id.in_(on_panel).label("on_panel"))
-        .join(Award, Award.commission_id == Commission.id)
-        .where(
-            Award.organisation_id == organisation.id,
-            Award.status.in_(WORKED_FOR_STATUSES),
-            or_(
-                Commission.created_by_id == evaluator.id,
-                Commission.id.in_(on_panel),
-                Award.proposed_by_id == evaluator.id,
-                Award.approved_by_id == evaluator.id,
-                Award.confirmed_by_id == evaluator.id,
-            ),
-        )
-        .order_by(Award.approved_at, Commission.id)
-    )
-    if exclude_commission_id is not None:
-        query = query.where(Commission.id != exclude_commission_id)
+def _previous_work_reasons(evaluator: User, organisation: Organisation,
+                           facts: _Facts) -> list[str]:
     reasons = []
-    for reference, title, created_by_id, was_on_panel in db.session.execute(query):
-        if created_by_id == evaluator.id:
+    panels = facts.panels.get(evaluator.id, set())
+    for row in facts.awards.get(organisation.id, ()):
+        if row.created_by_id == evaluator.id:
             part = "you commissioned"
-        elif was_on_panel:
+        elif row.id in panels:
             part = "you evaluated"
-        else:
+        elif evaluator.id in (row.proposed_by_id, row.approved_by_id, row.confirmed_by_id):
             part = "you took part in awarding"
+        else:
+            continue
         reasons.append(
-            f"{organisation.display_name} was awarded {reference} ({title}), "
+            f"{organisation.display_name} was awarded {row.reference} ({row.title}), "
             f"a commission {part}."
         )
     return reasons
+
+
+def _reasons(evaluator: User, organisation: Organisation, facts: _Facts) -> list[str]:
+    reasons = _domain_reasons(evaluator, organisation, facts)
+    if _was_ever_member(evaluator, organisation, facts):
+        reasons.append(f"You are, or were, a user of {organisation.display_name}.")
+    return reasons + _previous_work_reasons(evaluator, organisation, facts)
+
+
+def potential_conflicts_for(evaluators: list[User], organisations: list[Organisation],
+                            commission: Commission | None = None
+                            ) -> dict[tuple[int, int], list[str]]:
+    """{(evaluator id, organisation id): reasons} for every pair, in five queries."""
+    facts = _facts(evaluators, organisations,
+                   commission.id if commission is not None else None)
+    return {
+        (evaluator.id, organisation.id): _reasons(evaluator, organisation, facts)
+        for evaluator in evaluators
+        for organisation in organisations
+    }
 
 
 def potential_conflicts(evaluator: User, organisation: Organisation,
                         commission: Commission | None = None) -> list[str]:
     """Every reason found, in a stable order; [] when none. `commission` is the one being
     evaluated: its own award is not 'earlier' work."""
-    return (
-        domain_reasons(evaluator, organisation)
-        + membership_reasons(evaluator, organisation)
-        + previous_work_reasons(evaluator, organisation,
-                                commission.id if commission is not None else None)
-    )
+    return potential_conflicts_for([evaluator], [organisation], commission)[
+        (evaluator.id, organisation.id)]
+
+
+def was_ever_member(evaluator: User, organisation: Organisation) -> bool:
+    return _was_ever_member(evaluator, organisation, _facts([evaluator], [organisation], None))

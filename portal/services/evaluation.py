@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.extensions import db
@@ -332,7 +333,7 @@ def declare(actor: User, commission: Commission, bid: Bid, has_conflict: bool | 
                   "characters or fewer")])
     potential = conflicts.potential_conflicts(actor, bid.organisation, commission)
     declaration = ConflictDeclaration(
-        assignment_id=assignment.id, bid_id=bid.id, has_conflict=bool(has_conflict),
+        assignment=assignment, bid_id=bid.id, has_conflict=bool(has_conflict),
         description=description if has_conflict else "", potential=potential,
         declared_at=utcnow())
     db.session.add(declaration)
@@ -577,6 +578,8 @@ def visible_scores(actor: User, commission: Commission) -> list[Score]:
     panel = {a.id: a for a in assignments(commission)}
     rows = db.session.scalars(
         select(Score).where(Score.assignment_id.in_(list(panel) or [0]))
+        .options(selectinload(Score.bid).selectinload(Bid.versions),
+                 selectinload(Score.bid).selectinload(Bid.organisation))
         .order_by(Score.bid_id, Score.criterion_id, Score.assignment_id)
     ).all()
     see_others = can_see_panel_scores(actor, commission)
@@ -650,14 +653,14 @@ def panel_potential_conflicts(commission: Commission) -> dict[int, list[tuple[Bi
     if commission.bids_opened_at is None:
         return result
     bids = submitted_bids(commission)
-    for assignment in assignments(commission):
-        found = []
-        for bid in bids:
-            reasons = conflicts.potential_conflicts(assignment.user, bid.organisation,
-                                                    commission)
-            if reasons:
-                found.append((bid, reasons))
-        result[assignment.id] = found
+    panel = assignments(commission)
+    found = conflicts.potential_conflicts_for(
+        [a.user for a in panel], [bid.organisation for bid in bids], commission)
+    for assignment in panel:
+        result[assignment.id] = [
+            (bid, reasons) for bid in bids
+            if (reasons := found[(assignment.user_id, bid.organisation_id)])
+        ]
     return result
 
 
@@ -935,17 +938,21 @@ def export_rows(actor: User, commission: Commission) -> tuple[list[str], list[li
     ranking = rank_bids(commission) if with_price else None
     headers = EXPORT_HEADERS + (PRICE_HEADERS if with_price else [])
     criteria = {c.id: c for c in commission.criteria}
+    see_panel = can_see_panel_scores(actor, commission)
+    commercial: dict[int, bool] = {}  # by bid: asked once, not once per score
     for row in visible_scores(actor, commission):
         criterion = criteria.get(row.criterion_id)
         agreed = consensus.get((row.bid_id, row.criterion_id))
-        show_agreed = agreed is not None and can_see_panel_scores(actor, commission)
+        show_agreed = agreed is not None and see_panel
         out = [commission.reference, row.bid.organisation.display_name,
                criterion.name if criterion else "", criterion.weight if criterion else "",
                row.assignment.user.name, row.score, row.justification, row.status,
                agreed.score if show_agreed else "", agreed.rationale if show_agreed else ""]
         if with_price:
             ranked = ranking.row_for(row.bid_id)
-            if ranked is not None and row.bid.can_view_commercial(actor):
+            if row.bid_id not in commercial:
+                commercial[row.bid_id] = row.bid.can_view_commercial(actor)
+            if ranked is not None and commercial[row.bid_id]:
                 out += [f"{ranked.price_pence / 100:.2f}",
                         str(ranked.price_points) if ranked.price_points is not None else ""]
             else:

@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models.bids import SUBMITTED_STATUSES, Bid
@@ -151,6 +152,7 @@ def submitted_bids(commission) -> list[Bid]:
     bids = db.session.scalars(
         select(Bid)
         .where(Bid.commission_id == commission.id, Bid.status.in_(SUBMITTED_STATUSES))
+        .options(selectinload(Bid.versions), selectinload(Bid.organisation))
         .order_by(Bid.id)
     ).all()
     return [bid for bid in bids if bid.latest_version is not None]

@@ -1,0 +1,85 @@
+"""Evaluation pages make a bounded number of SQL queries: the same for a commission with
+six bids as for one with two (an evaluator's pages ask once per bid whether they are
+still on the panel, and no more)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from portal.extensions import db
+from portal.models import User
+from tests.evaluation_support import opened, through_moderation
+from tests.fixtures.users import login_as
+
+COMMISSIONER_PAGES = (
+    "/commissioning/commissions/{id}/evaluation",
+    "/commissioning/commissions/{id}/evaluation/progress",
+    "/commissioning/commissions/{id}/evaluation/ranking",
+    "/commissioning/commissions/{id}/evaluation/report",
+    "/commissioning/commissions/{id}/evaluation/scores.csv",
+    "/commissioning/commissions/{id}/award",
+)
+MODERATOR_PAGES = (
+    "/evaluation/commissions/{id}",
+    "/evaluation/commissions/{id}/moderation",
+    "/evaluation/commissions/{id}/panel-scores",
+)
+
+
+@contextmanager
+def count_queries():
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def _priced(bid_count: int, number: int):
+    setup = opened(days=tuple(10 + i for i in range(bid_count)), number=number,
+                   names=[f"Bidder {number}-{i} Ltd" for i in range(bid_count)])
+    through_moderation(setup)
+    setup.commission.price_opened_at = setup.commission.moderated_at
+    setup.commission.price_opened_by_id = setup.commissioner.id
+    db.session.commit()
+    return setup
+
+
+def _counts(client, user_id, pages, commission_id) -> dict[str, int]:
+    login_as(client, db.session.get(User, user_id))
+    db.session.commit()
+    counts = {}
+    for page in pages:
+        # A fresh session, as a real request has: nothing cached from earlier pages.
+        db.session.close()
+        with count_queries() as statements:
+            response = client.get(page.format(id=commission_id))
+        assert response.status_code == 200, page
+        counts[page] = len(statements)
+    return counts
+
+
+def test_evaluation_pages_do_not_grow_with_the_number_of_bids(client):
+    small, large = (
+        (s.commission.id, s.commissioner.id, s.evaluators[0].id)
+        for s in (_priced(2, number=1), _priced(6, number=2))
+    )
+    extra_bids = 4
+    counts = {}
+    for commission_id, commissioner_id, moderator_id in (small, large):
+        counts[commission_id] = {
+            **_counts(client, commissioner_id, COMMISSIONER_PAGES, commission_id),
+            **_counts(client, moderator_id, MODERATOR_PAGES, commission_id),
+        }
+    few, many = counts[small[0]], counts[large[0]]
+    for page in COMMISSIONER_PAGES:
+        assert many[page] <= few[page], page
+    for page in MODERATOR_PAGES:
+        assert many[page] <= few[page] + extra_bids, page
