@@ -6,6 +6,8 @@ Commissioners: /commissioning/commissions/...   Suppliers: /opportunities/...
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -36,6 +38,7 @@ from portal.models.commissions import (
     CommissionState,
     QuestionStatus,
 )
+from portal.routing import commit_unless_refused
 from portal.services import clarifications as qa
 from portal.services import commissions as service
 from portal.ukdatetime import days_left
@@ -97,6 +100,30 @@ def _refused(form, error: service.CommissionError, fallback: str = "submit") -> 
         if not field.errors:  # the first problem with a field is the one shown
             field.errors = [*field.errors, message]
     _reset_error_cache(form)
+
+
+def _saved(form, change: Callable[[], object], fallback: str = "submit") -> bool:
+    """Run the service change and commit it: True. A refusal is rolled back and shown on
+    the form, a problem about no field of its own next to `fallback`: False."""
+    return commit_unless_refused(
+        change,
+        refusal=service.CommissionError,
+        on_refusal=lambda error: _refused(form, error, fallback),
+    )
+
+
+def _carried_out(change: Callable[[], object]) -> bool:
+    """Run the service change and commit it: True. A refusal is rolled back and flashed:
+    False (a button has no form to show it on)."""
+    return commit_unless_refused(
+        change,
+        refusal=service.CommissionError,
+        on_refusal=lambda error: flash(error.message, "info"),
+    )
+
+
+def _to_overview(commission: Commission):
+    return redirect(url_for("commissions.overview", commission_id=commission.id))
 
 
 def _details_input(form, with_category=True) -> service.DetailsInput:
@@ -185,7 +212,7 @@ def _status(form) -> int:
 def _not_draft(commission: Commission):
     flash("This commission has been published or cancelled, so it can no longer be "
           "changed that way.", "info")
-    return redirect(url_for("commissions.overview", commission_id=commission.id))
+    return _to_overview(commission)
 
 
 # --- commissioners: list and new draft ---------------------------------------------------
@@ -225,7 +252,7 @@ def new():
             _refused(form, error)
         else:
             db.session.commit()
-            return redirect(url_for("commissions.overview", commission_id=commission.id))
+            return _to_overview(commission)
     return render_template("commissions/details.html", form=form, commission=None), \
         _status(form)
 
@@ -273,14 +300,10 @@ def details(commission_id: int):
         _fill_content(form, commission)
     else:
         form.validate()
-        try:
-            service.update_details(current_user, commission, _details_input(form))
-        except service.CommissionError as error:
-            db.session.rollback()
-            _refused(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("commissions.overview", commission_id=commission.id))
+        if _saved(form, lambda: service.update_details(
+            current_user, commission, _details_input(form),
+        )):
+            return _to_overview(commission)
     return render_template("commissions/details.html", form=form, commission=commission), \
         _status(form)
 
@@ -296,15 +319,11 @@ def criteria(commission_id: int):
         _fill_criteria(form, commission)
     elif not _adding_criterion(form):
         _drop_blank_criteria(form)
-        try:
-            service.set_criteria(current_user, commission, _criteria_input(form),
-                                 _int_or_none(form.price_weight.data))
-        except service.CommissionError as error:
-            db.session.rollback()
-            _refused(form, error, fallback="price_weight")
-        else:
-            db.session.commit()
-            return redirect(url_for("commissions.overview", commission_id=commission.id))
+        if _saved(form, lambda: service.set_criteria(
+            current_user, commission, _criteria_input(form),
+            _int_or_none(form.price_weight.data),
+        ), fallback="price_weight"):
+            return _to_overview(commission)
     return render_template("commissions/criteria.html", form=form, commission=commission), \
         _status(form)
 
@@ -319,17 +338,11 @@ def deadlines(commission_id: int):
         form = DeadlinesForm(obj=commission)
     else:
         form = DeadlinesForm()
-        if form.validate():
-            try:
-                service.set_deadlines(current_user, commission,
-                                      form.clarification_deadline.data,
-                                      form.submission_deadline.data)
-            except service.CommissionError as error:
-                db.session.rollback()
-                _refused(form, error)
-            else:
-                db.session.commit()
-                return redirect(url_for("commissions.overview", commission_id=commission.id))
+        if form.validate() and _saved(form, lambda: service.set_deadlines(
+            current_user, commission,
+            form.clarification_deadline.data, form.submission_deadline.data,
+        )):
+            return _to_overview(commission)
     return render_template("commissions/deadlines.html", form=form, commission=commission,
                            min_days=service.min_tender_days()), _status(form)
 
@@ -374,13 +387,7 @@ def remove_document(commission_id: int, link_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        service.remove_document(current_user, commission, link_id)
-    except service.CommissionError as error:
-        db.session.rollback()
-        flash(error.message, "info")
-    else:
-        db.session.commit()
+    if _carried_out(lambda: service.remove_document(current_user, commission, link_id)):
         flash("Document removed.", "success")
     return redirect(url_for("commissions.documents", commission_id=commission.id))
 
@@ -420,11 +427,11 @@ def publish(commission_id: int):
             flash("The commission could not be published: " + error.message, "info")
         if commission.can_edit(current_user):
             return redirect(url_for("commissions.check", commission_id=commission.id)), 303
-        return redirect(url_for("commissions.overview", commission_id=commission.id)), 303
+        return _to_overview(commission), 303
     db.session.commit()
     flash(f"Commission {commission.reference} published. {invited} "
           f"organisation{'s' if invited != 1 else ''} invited to bid.", "success")
-    return redirect(url_for("commissions.overview", commission_id=commission.id))
+    return _to_overview(commission)
 
 
 # --- commissioners: amendments and cancellation ------------------------------------------
@@ -432,7 +439,7 @@ def publish(commission_id: int):
 
 def _not_open(commission: Commission):
     flash("This commission can only be amended while it is open for bids.", "info")
-    return redirect(url_for("commissions.overview", commission_id=commission.id))
+    return _to_overview(commission)
 
 
 @bp.route("/commissioning/commissions/<int:commission_id>/extend", methods=["GET", "POST"])
@@ -446,19 +453,13 @@ def extend(commission_id: int):
         form.note.data = ""
     else:
         form = ExtendForm()
-        if form.validate():
-            try:
-                service.extend_deadline(current_user, commission,
-                                        form.clarification_deadline.data,
-                                        form.submission_deadline.data, form.note.data or "")
-            except service.CommissionError as error:
-                db.session.rollback()
-                _refused(form, error)
-            else:
-                db.session.commit()
-                flash("Deadline extended. Every organisation invited has been told.",
-                      "success")
-                return redirect(url_for("commissions.overview", commission_id=commission.id))
+        if form.validate() and _saved(form, lambda: service.extend_deadline(
+            current_user, commission,
+            form.clarification_deadline.data, form.submission_deadline.data,
+            form.note.data or "",
+        )):
+            flash("Deadline extended. Every organisation invited has been told.", "success")
+            return _to_overview(commission)
     return render_template("commissions/extend.html", form=form, commission=commission), \
         _status(form)
 
@@ -479,21 +480,15 @@ def amend(commission_id: int):
         if not _adding_criterion(form):
             form.validate()
             _drop_blank_criteria(form)
-            try:
-                service.change_material(
-                    current_user, commission, _details_input(form, with_category=False),
-                    _criteria_input(form), _int_or_none(form.price_weight.data),
-                    form.clarification_deadline.data, form.submission_deadline.data,
-                    form.note.data or "",
-                )
-            except service.CommissionError as error:
-                db.session.rollback()
-                _refused(form, error)
-            else:
-                db.session.commit()
+            if _saved(form, lambda: service.change_material(
+                current_user, commission, _details_input(form, with_category=False),
+                _criteria_input(form), _int_or_none(form.price_weight.data),
+                form.clarification_deadline.data, form.submission_deadline.data,
+                form.note.data or "",
+            )):
                 flash("Change published. Every organisation invited has been told, and "
                       "bidders must confirm their bids again.", "success")
-                return redirect(url_for("commissions.overview", commission_id=commission.id))
+                return _to_overview(commission)
     return render_template("commissions/amend.html", form=form, commission=commission,
                            min_days=service.min_tender_days()), _status(form)
 
@@ -504,18 +499,14 @@ def cancel(commission_id: int):
     commission = _managed(commission_id)
     if not commission.can_cancel(current_user):
         flash("This commission can no longer be cancelled.", "info")
-        return redirect(url_for("commissions.overview", commission_id=commission.id))
+        return _to_overview(commission)
     form = CancelForm()
-    if request.method == "POST":
-        try:
-            service.cancel(current_user, commission, form.reason.data or "")
-        except service.CommissionError as error:
-            db.session.rollback()
-            _refused(form, error, fallback="reason")
-        else:
-            db.session.commit()
-            flash("Commission cancelled.", "success")
-            return redirect(url_for("commissions.overview", commission_id=commission.id))
+    if request.method == "POST" and _saved(
+        form, lambda: service.cancel(current_user, commission, form.reason.data or ""),
+        fallback="reason",
+    ):
+        flash("Commission cancelled.", "success")
+        return _to_overview(commission)
     return render_template("commissions/cancel.html", form=form, commission=commission), \
         _status(form)
 
@@ -537,20 +528,17 @@ def answer(commission_id: int, question_id: int):
         form.answer.data = question.answer or ""
     elif not question.can_answer(current_user):
         flash("This question has already been answered.", "info")
-        return redirect(url_for("commissions.overview", commission_id=commission.id))
-    elif form.validate():
-        try:
-            qa.answer_question(current_user, question, answer=form.answer.data or "",
-                               public=form.visibility.data == "public",
-                               published_question=form.published_question.data)
-        except service.CommissionError as error:
-            db.session.rollback()
-            _refused(form, error, fallback="answer")
-        else:
-            db.session.commit()
-            flash("Answer sent.", "success")
-            return redirect(url_for("commissions.overview", commission_id=commission.id,
-                                    _anchor="questions"))
+        return _to_overview(commission)
+    elif form.validate() and _saved(
+        form,
+        lambda: qa.answer_question(current_user, question, answer=form.answer.data or "",
+                                   public=form.visibility.data == "public",
+                                   published_question=form.published_question.data),
+        fallback="answer",
+    ):
+        flash("Answer sent.", "success")
+        return redirect(url_for("commissions.overview", commission_id=commission.id,
+                                _anchor="questions"))
     return render_template("commissions/answer.html", form=form, commission=commission,
                            question=question), _status(form)
 
@@ -609,16 +597,12 @@ def _bid_link(commission: Commission) -> Markup | None:
 def ask(commission_id: int):
     commission = _visible_to_supplier(commission_id)
     form = QuestionForm()
-    if request.method == "POST":
-        try:
-            qa.ask_question(current_user, commission, form.question.data or "")
-        except service.CommissionError as error:
-            db.session.rollback()
-            _refused(form, error, fallback="question")
-        else:
-            db.session.commit()
-            flash("Question sent. You will get an e-mail when it is answered.", "success")
-            return redirect(url_for("commissions.opportunity", commission_id=commission.id,
-                                    _anchor="your-questions"))
+    if request.method == "POST" and _saved(
+        form, lambda: qa.ask_question(current_user, commission, form.question.data or ""),
+        fallback="question",
+    ):
+        flash("Question sent. You will get an e-mail when it is answered.", "success")
+        return redirect(url_for("commissions.opportunity", commission_id=commission.id,
+                                _anchor="your-questions"))
     return render_template("commissions/ask.html", form=form, commission=commission,
                            now=utcnow()), _status(form)

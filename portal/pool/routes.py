@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from flask import (
     Response,
@@ -41,17 +42,31 @@ from portal.pool.forms import (
     EvidenceForm,
     MembershipActionForm,
 )
+from portal.routing import commit_unless_refused, show_refusal
 from portal.services import pool as service
 from portal.storage import StorageError
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _refused(form, error: service.PoolError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        field = form.submit
-    field.errors = [*field.errors, error.message]
+def _saved(form, change: Callable[[], object]) -> bool:
+    """Run the service change and commit it: True. A refusal is rolled back and shown on
+    the form: False."""
+    return commit_unless_refused(
+        change,
+        refusal=service.PoolError,
+        on_refusal=lambda error: show_refusal(form, error),
+    )
+
+
+def _carried_out(change: Callable[[], object]) -> bool:
+    """Run the service change and commit it: True. A refusal is rolled back and flashed:
+    False (a button has no form to show it on)."""
+    return commit_unless_refused(
+        change,
+        refusal=service.PoolError,
+        on_refusal=lambda error: flash(error.message, "info"),
+    )
 
 
 def _page_arg() -> int:
@@ -177,15 +192,10 @@ def categories(application_id: int):
     form.categories.choices = [SelectChoice(c.id, c.name) for c in _categories()]
     if request.method == "GET":
         form.categories.data = [c.category_id for c in application.categories]
-    if form.validate_on_submit():
-        try:
-            service.set_categories(current_user, application, form.categories.data)
-        except service.PoolError as error:
-            db.session.rollback()
-            _refused(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("pool.application", application_id=application.id))
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.set_categories(current_user, application, form.categories.data)
+    ):
+        return redirect(url_for("pool.application", application_id=application.id))
     decided = {c.category_id for c in application.categories if c.is_final}
     form.categories.choices = [SelectChoice(c.id, f"{c.number}. {c.name}") for c in offered]
     return render_template(
@@ -256,6 +266,25 @@ def _grouped(questions):
     return groups
 
 
+def _per_question(error: service.PoolError) -> list[service.PoolError]:
+    """A refusal of the declarations as the errors to show: one per question that needs
+    another answer (DeclarationErrors), or the refusal itself."""
+    return error.errors if isinstance(error, service.DeclarationErrors) else [error]
+
+
+def _declarations_page(questions, errors, *, saved: PoolApplication | None, **page):
+    """The declarations form, for an application or a renewal: each question with what
+    was posted, else its answer in `saved`, and its error; 400 while there are errors."""
+    return render_template(
+        "pool/declarations.html",
+        groups=_grouped(questions),
+        values=_declaration_values(saved, questions, posted=errors or None),
+        errors={e.field: e.message for e in errors},
+        error_list=errors,
+        **page,
+    ), 400 if errors else 200
+
+
 @bp.route("/pool/apply/<int:application_id>/declarations", methods=["GET", "POST"])
 @supplier_required
 def declarations(application_id: int):
@@ -267,26 +296,21 @@ def declarations(application_id: int):
     if request.method == "POST":
         try:
             service.save_declarations(current_user, application, declaration_answers(questions))
-        except service.DeclarationErrors as error:
-            db.session.rollback()
-            errors = error.errors
         except service.PoolError as error:
             db.session.rollback()
-            errors = [error]
+            errors = _per_question(error)
         else:
             db.session.commit()
             return redirect(url_for("pool.application", application_id=application.id))
-    return render_template(
-        "pool/declarations.html",
+    return _declarations_page(
+        questions,
+        errors,
+        saved=application,
         application=application,
-        groups=_grouped(questions),
-        values=_declaration_values(application, questions, posted=errors or None),
-        errors={e.field: e.message for e in errors},
-        error_list=errors,
         action=url_for("pool.declarations", application_id=application.id),
         heading="Declarations",
         button="Save and continue",
-    ), 400 if errors else 200
+    )
 
 
 @bp.route("/pool/apply/<int:application_id>/evidence", methods=["GET", "POST"])
@@ -320,23 +344,17 @@ def evidence(application_id: int):
                                 "The file could not be saved. Try again later"]
             status = 503
         else:
-            try:
-                service.add_evidence(
-                    current_user,
-                    application,
-                    category_id=form.category.data,
-                    kind=form.kind.data,
-                    description=form.description.data,
-                    document=document,
-                )
-            except service.PoolError as error:
-                db.session.rollback()
-                _refused(form, error)
-                status = 400
-            else:
-                db.session.commit()
+            if _saved(form, lambda: service.add_evidence(
+                current_user,
+                application,
+                category_id=form.category.data,
+                kind=form.kind.data,
+                description=form.description.data,
+                document=document,
+            )):
                 flash(f"{document.original_name} uploaded.", "success")
                 return redirect(url_for("pool.evidence", application_id=application.id))
+            status = 400
     elif form.errors:
         status = 400
     return render_template(
@@ -355,13 +373,7 @@ def remove_evidence(application_id: int, evidence_id: int):
     application = _own_application(application_id)
     if not any(e.id == evidence_id for e in application.evidence):
         abort(404)
-    try:
-        service.remove_evidence(current_user, application, evidence_id)
-    except service.PoolError as error:
-        db.session.rollback()
-        flash(error.message, "info")
-    else:
-        db.session.commit()
+    if _carried_out(lambda: service.remove_evidence(current_user, application, evidence_id)):
         flash("Document removed.", "success")
     return redirect(url_for("pool.evidence", application_id=application.id))
 
@@ -403,14 +415,9 @@ def submit(application_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        service.submit_application(current_user, application)
-    except service.PoolError as error:
-        db.session.rollback()
-        flash(error.message, "info")
+    if not _carried_out(lambda: service.submit_application(current_user, application)):
         target = "pool.check" if application.is_editable else "pool.application"
         return redirect(url_for(target, application_id=application.id))
-    db.session.commit()
     return redirect(url_for("pool.submitted", application_id=application.id))
 
 
@@ -432,13 +439,7 @@ def withdraw(application_id: int):
         flash("You cannot withdraw this application.", "info")
         return redirect(url_for("pool.application", application_id=application.id))
     if form.validate_on_submit():
-        try:
-            service.withdraw_application(current_user, application)
-        except service.PoolError as error:
-            db.session.rollback()
-            flash(error.message, "info")
-        else:
-            db.session.commit()
+        if _carried_out(lambda: service.withdraw_application(current_user, application)):
             flash(f"Application {application.reference} withdrawn.", "success")
         return redirect(url_for("pool.apply"))
     return render_template("pool/withdraw.html", application=application, form=form)
@@ -495,12 +496,9 @@ def renew(membership_id: int):
             renewal = service.renew_membership(
                 current_user, membership, declaration_answers(questions)
             )
-        except service.DeclarationErrors as error:
-            db.session.rollback()
-            errors = error.errors
         except service.PoolError as error:
             db.session.rollback()
-            errors = [error]
+            errors = _per_question(error)
         else:
             db.session.commit()
             if renewal.status == ApplicationStatus.ADMITTED:
@@ -522,18 +520,16 @@ def renew(membership_id: int):
         .where(PoolApplication.declarations_saved_at.is_not(None))
         .order_by(PoolApplication.id.desc())
     ).first()
-    return render_template(
-        "pool/declarations.html",
+    return _declarations_page(
+        questions,
+        errors,
+        saved=latest,
         application=None,
         membership=membership,
-        groups=_grouped(questions),
-        values=_declaration_values(latest, questions, posted=errors or None),
-        errors={e.field: e.message for e in errors},
-        error_list=errors,
         action=url_for("pool.renew", membership_id=membership.id),
         heading=f"Renew your membership: {membership.category.name}",
         button="Confirm and renew",
-    ), 400 if errors else 200
+    )
 
 
 # --- commissioners: deciding -------------------------------------------------------------
@@ -603,18 +599,12 @@ def decide(application_id: int, entry_id: int):
     form = DecisionForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            service.decide_category(
-                current_user, application, entry, form.decision.data, form.reason.data
-            )
-        except service.PoolError as error:
-            db.session.rollback()
-            _refused(form, error)
-            status = 400
-        else:
-            db.session.commit()
+        if _saved(form, lambda: service.decide_category(
+            current_user, application, entry, form.decision.data, form.reason.data
+        )):
             flash(f"Decision recorded for {entry.category.name}.", "success")
             return redirect(url_for("pool.review", application_id=application.id))
+        status = 400
     elif form.errors:
         status = 400
     return render_template(
@@ -690,16 +680,12 @@ def member_action(membership_id: int, action: str):
     form = MembershipActionForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            service.change_membership(current_user, membership, action, form.reason.data)
-        except service.PoolError as error:
-            db.session.rollback()
-            _refused(form, error)
-            status = 400
-        else:
-            db.session.commit()
+        if _saved(form, lambda: service.change_membership(
+            current_user, membership, action, form.reason.data
+        )):
             flash(f"Membership {service.MEMBERSHIP_ACTIONS[action][2]}.", "success")
             return redirect(url_for("pool.member", membership_id=membership.id))
+        status = 400
     elif form.errors:
         status = 400
     return render_template(

@@ -3,6 +3,8 @@ service function, commit once. Another organisation's profile is a 404."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -36,6 +38,7 @@ from portal.profiles.forms import (
     SensitiveDataForm,
     WithdrawConsentForm,
 )
+from portal.routing import commit_unless_refused, show_refusal
 from portal.services import profiles as service
 from portal.services.documents import store_upload
 from portal.uploads import UploadRejected
@@ -50,11 +53,29 @@ LABELS = {
 }
 
 
-def _refused(form, error: service.ProfileError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        field = form.submit
-    field.errors = [*field.errors, error.message]
+def _saved(form, change: Callable[[], object], not_found=service.NotFound) -> bool:
+    """Run the service change and commit it: True. A refusal is rolled back and shown on
+    the form: False. A profile that is not this person's is a 404."""
+    return commit_unless_refused(
+        change,
+        refusal=service.ProfileError,
+        on_refusal=lambda error: show_refusal(form, error),
+        not_found=not_found,
+    )
+
+
+def _remove_part(profile_id: int, remove: Callable[[], object], done: str):
+    """Remove one part of a reviewer profile (a publication, a document) from a button on
+    the reviewer page, and go back there; a part of someone else's profile is a 404."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        remove()
+    except service.NotFound:
+        abort(404)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("profiles.reviewer", profile_id=profile_id))
 
 
 def _profile_or_404(profile_id: int):
@@ -86,6 +107,23 @@ def details():
     )
 
 
+def _organisation_details(form: OrganisationDetailsForm) -> service.OrganisationDetails:
+    return service.OrganisationDetails(
+        legal_name=form.legal_name.data,
+        trading_name=form.trading_name.data,
+        kind=form.kind.data,
+        companies_house_number=form.companies_house_number.data,
+        charity_number=form.charity_number.data,
+        address_line_1=form.address_line_1.data,
+        address_line_2=form.address_line_2.data,
+        town=form.town.data,
+        postcode=form.postcode.data,
+        regions=form.regions.data,
+        website=form.website.data,
+        is_sme=form.is_sme.data == "yes",
+    )
+
+
 @bp.route("/details/edit", methods=["GET", "POST"])
 @org_owner_required
 def edit_details():
@@ -96,35 +134,13 @@ def edit_details():
         form.is_sme.data = None if sme is None else ("yes" if sme else "no")
     else:
         form = OrganisationDetailsForm()
-    if form.validate_on_submit():
-        try:
-            service.update_organisation_details(
-                current_user,
-                service.OrganisationDetails(
-                    legal_name=form.legal_name.data,
-                    trading_name=form.trading_name.data,
-                    kind=form.kind.data,
-                    companies_house_number=form.companies_house_number.data,
-                    charity_number=form.charity_number.data,
-                    address_line_1=form.address_line_1.data,
-                    address_line_2=form.address_line_2.data,
-                    town=form.town.data,
-                    postcode=form.postcode.data,
-                    regions=form.regions.data,
-                    website=form.website.data,
-                    is_sme=form.is_sme.data == "yes",
-                ),
-            )
-        except service.ProfileError as error:
-            db.session.rollback()
-            _refused(form, error)
-        except service.NotFound:
-            abort(404)
-        else:
-            db.session.commit()
-            flash("Organisation details saved", "success")
-            # The pool application task list links here with ?next=<its own path>.
-            return redirect(safe_next(request.args.get("next"), url_for("profiles.details")))
+    if form.validate_on_submit() and _saved(
+        form,
+        lambda: service.update_organisation_details(current_user, _organisation_details(form)),
+    ):
+        flash("Organisation details saved", "success")
+        # The pool application task list links here with ?next=<its own path>.
+        return redirect(safe_next(request.args.get("next"), url_for("profiles.details")))
     return render_template("profiles/organisation_form.html", form=form)
 
 
@@ -167,7 +183,7 @@ def new_reviewer():
             profile = service.create_profile(current_user, _profile_data(form))
         except service.ProfileError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             return redirect(url_for("profiles.expertise", profile_id=profile.id, journey="new"))
@@ -196,18 +212,11 @@ def edit_reviewer(profile_id: int):
         form = ReviewerProfileForm(obj=profile, day_rate=profile.day_rate_pence)
     else:
         form = ReviewerProfileForm()
-    if form.validate_on_submit():
-        try:
-            service.update_profile(current_user, profile_id, _profile_data(form))
-        except service.ProfileError as error:
-            db.session.rollback()
-            _refused(form, error)
-        except service.NotFound:
-            abort(404)
-        else:
-            db.session.commit()
-            flash("Reviewer details saved", "success")
-            return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.update_profile(current_user, profile_id, _profile_data(form))
+    ):
+        flash("Reviewer details saved", "success")
+        return redirect(url_for("profiles.reviewer", profile_id=profile_id))
     return render_template("profiles/reviewer_form.html", form=form, profile=profile,
                            labels=LABELS)
 
@@ -224,21 +233,14 @@ def expertise(profile_id: int):
     form.tags.choices = [
         (t.id, f"{t.name} (no longer offered)" if t.is_retired else t.name) for t in tags
     ]
-    if form.validate_on_submit():
-        try:
-            service.set_expertise(current_user, profile_id, form.tags.data or [])
-        except service.ProfileError as error:
-            db.session.rollback()
-            _refused(form, error)
-        except service.NotFound:
-            abort(404)
-        else:
-            db.session.commit()
-            if _journey():
-                return redirect(url_for("profiles.competences", profile_id=profile_id,
-                                        journey="new"))
-            flash("Areas of expertise saved", "success")
-            return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.set_expertise(current_user, profile_id, form.tags.data or [])
+    ):
+        if _journey():
+            return redirect(url_for("profiles.competences", profile_id=profile_id,
+                                    journey="new"))
+        flash("Areas of expertise saved", "success")
+        return redirect(url_for("profiles.reviewer", profile_id=profile_id))
     return render_template("profiles/expertise.html", form=form, profile=profile)
 
 
@@ -264,15 +266,7 @@ def competences(profile_id: int):
             )
             for area in CompetenceArea
         }
-        try:
-            service.set_competences(current_user, profile_id, answers)
-        except service.ProfileError as error:
-            db.session.rollback()
-            _refused(form, error)
-        except service.NotFound:
-            abort(404)
-        else:
-            db.session.commit()
+        if _saved(form, lambda: service.set_competences(current_user, profile_id, answers)):
             flash("Analytic competences saved", "success")
             return redirect(url_for("profiles.reviewer", profile_id=profile_id))
     return render_template("profiles/competences.html", form=form, profile=profile,
@@ -284,42 +278,28 @@ def competences(profile_id: int):
 def add_publication(profile_id: int):
     profile = _profile_or_404(profile_id)
     form = PublicationForm()
-    if form.validate_on_submit():
-        try:
-            service.add_publication(
-                current_user,
-                profile_id,
-                service.PublicationData(
-                    title=form.title.data,
-                    url=form.url.data,
-                    year=form.year.data,
-                    review_type=form.review_type.data,
-                ),
-            )
-        except service.ProfileError as error:
-            db.session.rollback()
-            _refused(form, error)
-        except service.NotFound:
-            abort(404)
-        else:
-            db.session.commit()
-            flash("Published review added", "success")
-            return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+    if form.validate_on_submit() and _saved(
+        form,
+        lambda: service.add_publication(current_user, profile_id, service.PublicationData(
+            title=form.title.data,
+            url=form.url.data,
+            year=form.year.data,
+            review_type=form.review_type.data,
+        )),
+    ):
+        flash("Published review added", "success")
+        return redirect(url_for("profiles.reviewer", profile_id=profile_id))
     return render_template("profiles/publication_form.html", form=form, profile=profile)
 
 
 @bp.post("/reviewers/<int:profile_id>/publications/<int:publication_id>/remove")
 @supplier_required
 def remove_publication(profile_id: int, publication_id: int):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        service.remove_publication(current_user, profile_id, publication_id)
-    except service.NotFound:
-        abort(404)
-    db.session.commit()
-    flash("Published review removed", "success")
-    return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+    return _remove_part(
+        profile_id,
+        lambda: service.remove_publication(current_user, profile_id, publication_id),
+        "Published review removed",
+    )
 
 
 @bp.route("/reviewers/<int:profile_id>/remove", methods=["GET", "POST"])
@@ -379,15 +359,8 @@ def sensitive(profile_id: int):
         )
         for name, _q, _c in DIVERSITY_FIELDS:
             setattr(data, name, getattr(form, name).data or None)
-        try:
-            service.save_sensitive(current_user, profile_id, data)
-        except service.ProfileError as error:
-            db.session.rollback()
-            _refused(form, error)
-        except (service.NotFound, PermissionError):
-            abort(404)
-        else:
-            db.session.commit()
+        if _saved(form, lambda: service.save_sensitive(current_user, profile_id, data),
+                  not_found=(service.NotFound, PermissionError)):
             flash("Diversity and DBS information saved", "success")
             return redirect(url_for("profiles.sensitive", profile_id=profile_id))
     return render_template(
@@ -423,18 +396,13 @@ def consent(profile_id: int):
     if request.method == "GET":
         form.text_version.data = CONSENT_TEXT_VERSION
     if form.validate_on_submit():
-        try:
-            service.give_consent(current_user, profile_id, form.text_version.data or "")
-        except service.ProfileError as error:
-            db.session.rollback()
-            form.text_version.data = CONSENT_TEXT_VERSION
-            _refused(form, error)
-        except service.NotFound:
-            abort(404)
-        else:
-            db.session.commit()
+        if _saved(form, lambda: service.give_consent(current_user, profile_id,
+                                                     form.text_version.data or "")):
             flash(f"{profile.name} will appear in the partnership directory", "success")
             return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+        # The wording changed while the page was open: show the current wording, so that
+        # confirming again consents to what the person has now read.
+        form.text_version.data = CONSENT_TEXT_VERSION
     return render_template(
         "profiles/consent.html",
         form=form,
@@ -481,15 +449,8 @@ def documents(profile_id: int):
                 db.session.commit()  # keeps a document.infected audit event, nothing else
                 status = rejected.status
             else:
-                try:
-                    service.attach_document(current_user, profile_id, form.slot.data, document)
-                except service.ProfileError as error:
-                    db.session.rollback()
-                    _refused(form, error)
-                except service.NotFound:
-                    abort(404)
-                else:
-                    db.session.commit()
+                if _saved(form, lambda: service.attach_document(current_user, profile_id,
+                                                                form.slot.data, document)):
                     flash("Document uploaded", "success")
                     return redirect(url_for("profiles.reviewer", profile_id=profile_id))
     return render_template("profiles/documents.html", form=form, profile=profile,
@@ -499,15 +460,11 @@ def documents(profile_id: int):
 @bp.post("/reviewers/<int:profile_id>/documents/<any(cv, sample):slot>/remove")
 @supplier_required
 def remove_document(profile_id: int, slot: str):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        service.detach_document(current_user, profile_id, slot)
-    except service.NotFound:
-        abort(404)
-    db.session.commit()
-    flash("Document removed", "success")
-    return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+    return _remove_part(
+        profile_id,
+        lambda: service.detach_document(current_user, profile_id, slot),
+        "Document removed",
+    )
 
 
 @bp.app_template_filter("region_names")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import org_owner_required, supplier_required
 from portal.extensions import db, limiter
 from portal.login import start_session
+from portal.routing import commit_unless_refused, show_refusal
 from portal.services import teams as service
 from portal.teams import bp
 from portal.teams.forms import (
@@ -20,13 +23,15 @@ from portal.teams.forms import (
 )
 
 
-def _refused(form, error: service.TeamError) -> None:
-    """Show a service refusal on the form: next to its field, or at the top."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        # Not about one answer: the error summary links to the button.
-        field = form.submit
-    field.errors = [*field.errors, error.message]
+def _saved(form, change: Callable[[], object]) -> bool:
+    """Run the service change to a member and commit it: True. A refusal is rolled back
+    and shown on the form: False. A member not in this team is a 404."""
+    return commit_unless_refused(
+        change,
+        refusal=service.TeamError,
+        on_refusal=lambda error: show_refusal(form, error),
+        not_found=service.NotInTeam,
+    )
 
 
 def _member_or_404(member_id: int):
@@ -59,7 +64,7 @@ def invite():
             invitation = service.invite(current_user, form.email.data)
         except service.TeamError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(f"Invitation sent to {invitation.email}", "success")
@@ -93,15 +98,7 @@ def remove_member(member_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = member.user.name
-        try:
-            service.remove_member(current_user, member_id)
-        except service.NotInTeam:
-            abort(404)
-        except service.TeamError as error:
-            db.session.rollback()
-            _refused(form, error)
-        else:
-            db.session.commit()
+        if _saved(form, lambda: service.remove_member(current_user, member_id)):
             flash(f"{name} has been removed from your team", "success")
             return redirect(url_for("teams.team"))
     return render_template("teams/remove.html", form=form, member=member)
@@ -112,19 +109,12 @@ def remove_member(member_id: int):
 def member_role(member_id: int):
     member = _member_or_404(member_id)
     form = RoleForm(role=member.role) if request.method == "GET" else RoleForm()
-    if form.validate_on_submit():
-        try:
-            service.change_role(current_user, member_id, form.role.data)
-        except service.NotInTeam:
-            abort(404)
-        except service.TeamError as error:
-            db.session.rollback()
-            _refused(form, error)
-        else:
-            db.session.commit()
-            role = "an owner" if form.role.data == "owner" else "a member"
-            flash(f"{member.user.name} is now {role}", "success")
-            return redirect(url_for("teams.team"))
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.change_role(current_user, member_id, form.role.data)
+    ):
+        role = "an owner" if form.role.data == "owner" else "a member"
+        flash(f"{member.user.name} is now {role}", "success")
+        return redirect(url_for("teams.team"))
     return render_template("teams/role.html", form=form, member=member)
 
 
@@ -133,18 +123,11 @@ def member_role(member_id: int):
 def transfer(member_id: int):
     member = _member_or_404(member_id)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            service.transfer_ownership(current_user, member_id)
-        except service.NotInTeam:
-            abort(404)
-        except service.TeamError as error:
-            db.session.rollback()
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(f"{member.user.name} is now the owner. You are a member", "success")
-            return redirect(url_for("teams.team"))
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.transfer_ownership(current_user, member_id)
+    ):
+        flash(f"{member.user.name} is now the owner. You are a member", "success")
+        return redirect(url_for("teams.team"))
     return render_template("teams/transfer.html", form=form, member=member)
 
 
@@ -160,7 +143,7 @@ def leave():
             service.leave(current_user)
         except service.TeamError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(f"You have left {organisation.display_name}", "success")
@@ -196,7 +179,7 @@ def invitation(token: str):
             return render_template("teams/invitation_problem.html", reason=problem.reason), 410
         except service.TeamError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             start_session(user)
@@ -223,7 +206,7 @@ def _accept_signed_in(token: str, invitation):
             return render_template("teams/invitation_problem.html", reason=problem.reason), 410
         except service.TeamError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(f"You have joined {invitation.organisation.display_name}", "success")
