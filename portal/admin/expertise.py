@@ -10,6 +10,7 @@ from portal.admin import bp
 from portal.admin.routes import SECTIONS
 from portal.extensions import db
 from portal.profiles.forms import ConfirmForm, TagForm
+from portal.routing import show_refusal
 from portal.services import profiles as service
 
 for _section in (
@@ -20,12 +21,6 @@ for _section in (
 ):
     if _section not in SECTIONS:
         SECTIONS.append(_section)
-
-
-def _refused(form, error: service.ProfileError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    field = field or form.submit
-    field.errors = [*field.errors, error.message]
 
 
 @bp.get("/expertise")
@@ -48,7 +43,7 @@ def new_expertise_tag():
             tag = service.create_tag(current_user, form.name.data)
         except service.ProfileError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(f"Added {tag.name}", "success")
@@ -69,7 +64,7 @@ def rename_expertise_tag(tag_id: int):
             service.rename_tag(current_user, tag_id, form.name.data)
         except service.ProfileError as error:
             db.session.rollback()
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash("Area of expertise renamed", "success")
