@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from portal.extensions import db
 from portal.models.bids import SUBMITTED_STATUSES, Bid
@@ -152,7 +152,10 @@ def submitted_bids(commission) -> list[Bid]:
     bids = db.session.scalars(
         select(Bid)
         .where(Bid.commission_id == commission.id, Bid.status.in_(SUBMITTED_STATUSES))
-        .options(selectinload(Bid.versions), selectinload(Bid.organisation))
+        # What the panel's lists need; the bid's parts (team, plan, expenses, each with
+        # its own eager loads) only when a page opens one bid.
+        .options(selectinload(Bid.versions), selectinload(Bid.organisation),
+                 lazyload(Bid.team), lazyload(Bid.milestones), lazyload(Bid.expenses))
         .order_by(Bid.id)
     ).all()
     return [bid for bid in bids if bid.latest_version is not None]
