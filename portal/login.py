@@ -87,6 +87,15 @@ def _seconds(value) -> float:
     return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
+def _duration(seconds: float) -> str:
+    """'60 minutes', '1 minute', '20 seconds' (short limits are for tests and demos)."""
+    if seconds < 60:
+        count, unit = round(seconds), "second"
+    else:
+        count, unit = round(seconds / 60), "minute"
+    return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
 def _timed_out(now: float) -> str | None:
     signed_in_at = session.get(SIGNED_IN_AT)
     last_seen_at = session.get(LAST_SEEN_AT)
@@ -99,9 +108,8 @@ def _timed_out(now: float) -> str | None:
         hours_text = f"{hours:g} hour" + ("" if hours == 1 else "s")
         return f"You have been signed out because you signed in more than {hours_text} ago."
     if now - last_seen_at > idle:
-        minutes = round(idle / 60)
         return (f"You have been signed out because you had not used the service for "
-                f"{minutes} minutes.")
+                f"{_duration(idle)}.")
     return None
 
 

@@ -563,3 +563,10 @@ def test_256_character_password_accepted(client):
     user.email_verified_at = utcnow()
     db.session.commit()
     assert sign_in_with_password(client, "ann@example.org", password).status_code == 302
+
+
+def test_the_idle_sign_out_message_says_how_long_in_words():
+    from portal.login import _duration
+
+    assert [_duration(s) for s in (3600, 60, 20, 1, 90 * 60)] == [
+        "60 minutes", "1 minute", "20 seconds", "1 second", "90 minutes"]
