@@ -235,6 +235,21 @@ def test_withdrawal_and_no_suitable_bid_validate(app, client):
     assert by_tag["tenderUpdate"]["tender"]["numberOfTenderers"] == 3
 
 
+def test_cancelling_during_standstill_cancels_the_published_award(app, client):
+    ev, _award = _awarded(confirm=False)
+    commission_service.cancel(ev.commissioner, ev.commission, "The review is no longer needed.")
+    db.session.commit()
+    package = client.get(f"/api/ocds/records/ocds-rvwpl1-{ev.commission.id}").get_json()
+    assert_valid(package, "record-package-schema.json")
+    record = package["records"][0]
+    assert [r["tag"] for r in record["releases"]][-2:] == [["awardCancellation"],
+                                                          ["tenderCancellation"]]
+    compiled = record["compiledRelease"]
+    assert compiled["tender"]["status"] == "cancelled"
+    assert [a["status"] for a in compiled["awards"]] == ["cancelled"]
+    assert_valid(_feed(client))
+
+
 def test_pagination(app, client):
     _ev, _award = _awarded()
     first = _feed(client, per_page=2)

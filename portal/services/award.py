@@ -662,5 +662,8 @@ def on_commission_cancelled(actor: User, commission: Commission, now: datetime) 
     commission.standstill_started_at = None
     commission.award_proposed_at = None
     db.session.flush()
+    if action == "award.withdrawn":
+        # The approved award was published; the open data must show it ended too.
+        ocds.on_award_withdrawn(award, now)
     audit.record(action, actor=actor, obj=award,
                  data={"commission_id": commission.id, "reason": reason})
