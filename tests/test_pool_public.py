@@ -70,6 +70,19 @@ def test_public_csv(client, pool):
                             "member_since", "membership_expires", "reviewers"}
 
 
+def test_a_membership_past_its_expiry_leaves_the_list_before_the_nightly_job(client, pool):
+    _alpha, beta, _gone = pool
+    make_membership(beta, 5, expires_in_days=-3)  # still "active": `pool expire` not yet run
+    lapsed = OrganisationFactory(legal_name="Lapsed Research Ltd")
+    make_membership(lapsed, 1, expires_in_days=-1)
+    page = client.get("/pool").text
+    assert "Lapsed Research Ltd" not in page and "2 members" in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/pool.csv").get_data(as_text=True))))
+    assert [(r["organisation"], r["category_number"]) for r in rows] == [
+        ("Alpha Reviews Ltd", "1"), ("Alpha Reviews Ltd", "4"), ("Beta University", "2"),
+    ]
+
+
 def test_public_csv_neutralises_formulas(client, app):
     make_membership(OrganisationFactory(legal_name="=HYPERLINK(\"x\")"), 1)
     body = client.get("/pool.csv").get_data(as_text=True)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -641,6 +642,12 @@ class PoolMembership(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status == MembershipStatus.ACTIVE
+
+    @classmethod
+    def in_force(cls, now: datetime):
+        """SQL condition: active and not past its expiry date, even if the nightly
+        `flask pool expire` has not run yet."""
+        return and_(cls.status == MembershipStatus.ACTIVE, cls.expires_at > now)
 
     @property
     def status_label(self) -> str:

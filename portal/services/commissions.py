@@ -44,7 +44,7 @@ from portal.models.commissions import (
     Invitation,
     VersionKind,
 )
-from portal.models.pool import MembershipStatus, PoolMembership
+from portal.models.pool import PoolMembership
 from portal.ukdatetime import UK, format_uk
 
 REFERENCE_PREFIX = "CSPRP"
@@ -598,8 +598,7 @@ def active_memberships(category_id: int, now: datetime) -> list[PoolMembership]:
     return list(db.session.scalars(
         select(PoolMembership)
         .where(PoolMembership.category_id == category_id)
-        .where(PoolMembership.status == MembershipStatus.ACTIVE)
-        .where(PoolMembership.expires_at > now)
+        .where(PoolMembership.in_force(now))
         .order_by(PoolMembership.organisation_id)
     ))
 

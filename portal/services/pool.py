@@ -1000,7 +1000,7 @@ def _public_conditions(search: str, category_id: int | None):
     membership = (
         select(PoolMembership.id)
         .where(PoolMembership.organisation_id == Organisation.id)
-        .where(PoolMembership.status == MembershipStatus.ACTIVE)
+        .where(PoolMembership.in_force(utcnow()))
     )
     if category_id is not None:
         membership = membership.where(PoolMembership.category_id == category_id)
@@ -1016,7 +1016,7 @@ def _members_for(organisations: list[Organisation]) -> list[PublicMember]:
     for membership in db.session.scalars(
         select(PoolMembership)
         .where(PoolMembership.organisation_id.in_(ids))
-        .where(PoolMembership.status == MembershipStatus.ACTIVE)
+        .where(PoolMembership.in_force(utcnow()))
     ):
         categories.setdefault(membership.organisation_id, []).append(membership.category)
     reviewers = _reviewer_names(ids)
@@ -1060,7 +1060,7 @@ def public_pool_rows(*, search: str, category_id: int | None):
         memberships = db.session.scalars(
             select(PoolMembership)
             .where(PoolMembership.organisation_id.in_(ids))
-            .where(PoolMembership.status == MembershipStatus.ACTIVE)
+            .where(PoolMembership.in_force(utcnow()))
             .order_by(PoolMembership.organisation_id)
         )
         by_org: dict[int, list[PoolMembership]] = {}
