@@ -246,22 +246,25 @@ def test_shortlist_export_leaves_out_reviewers_who_left(client, sign_in, member)
     stays = reviewer("Stays Listed")
     withdraws = reviewer("Withdraws Consent")
     lapses = reviewer("Membership Lapses")
+    suspended = reviewer("Member Suspended")
     sign_in(member)
-    for profile in (stays, withdraws, lapses):
+    for profile in (stays, withdraws, lapses, suspended):
         client.post(f"/directory/reviewers/{profile.id}/shortlist", data={"new_name": "List"})
     shortlist = db.session.scalar(select(Shortlist))
-    assert len(shortlist.entries) == 3
+    assert len(shortlist.entries) == 4
     withdraws.consents[0].withdrawn_at = utcnow()
-    for membership in db.session.scalars(select(PoolMembership).where(
-            PoolMembership.organisation_id == lapses.organisation_id)):
-        membership.status = "expired"
+    for profile, status in ((lapses, "expired"), (suspended, "suspended")):
+        for membership in db.session.scalars(select(PoolMembership).where(
+                PoolMembership.organisation_id == profile.organisation_id)):
+            membership.status = status
     db.session.commit()
+    gone = ("Withdraws Consent", "Membership Lapses", "Member Suspended")
     text = client.get(f"/directory/shortlists/{shortlist.id}/export.csv").text
     assert "Stays Listed" in text
-    assert "Withdraws Consent" not in text and "Membership Lapses" not in text
+    assert not any(name in text for name in gone)
     page = client.get(f"/directory/shortlists/{shortlist.id}").text
-    assert "2 reviewers saved here are no longer in the directory" in page
-    assert "Withdraws Consent" not in page and "Membership Lapses" not in page
+    assert "3 reviewers saved here are no longer in the directory" in page
+    assert not any(name in page for name in gone)
     # And they cannot be added again.
     response = client.post(f"/directory/reviewers/{withdraws.id}/shortlist",
                            data={"shortlist": str(shortlist.id)})

@@ -430,6 +430,15 @@ def test_minimum_panel_size_is_configurable(app):
     db.session.rollback()
 
 
+@pytest.mark.parametrize("app_overrides", [{"EVALUATORS_MIN": 1}])
+def test_a_panel_is_never_smaller_than_two(app):
+    setup = opened(days=(10,), names=["Solo Ltd"])
+    add_panel(setup, 1, start=False)
+    with pytest.raises(service.EvaluationError, match="Assign at least 2 evaluators"):
+        service.start_evaluation(setup.commissioner, setup.commission)
+    db.session.rollback()
+
+
 def test_evaluation_needs_opened_bids(app, client):
     setup = opened(days=(10,), names=["Solo Ltd"], open_bids=False)
     login_as(client, setup.commissioner)

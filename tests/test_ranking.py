@@ -21,6 +21,7 @@ from portal.services.ranking import (
     rank_bids,
 )
 from tests.evaluation_support import opened, through_moderation
+from tests.fixtures.users import login_as
 
 D = Decimal
 
@@ -197,3 +198,40 @@ def test_rank_bids_before_moderation_gives_zero_quality(app):
     assert ranking.moderated is False
     assert ranking.rows[0].total == D("0.00")
     assert ranking.rows[0].criteria[0].consensus is None
+
+
+def test_the_commissioner_notes_a_decision_on_an_abnormally_low_price_on_its_page(app, client):
+    setup = opened(days=(3, 12, 14))  # the £2,050 bid is flagged
+    low, mid, _high = setup.bids
+    through_moderation(setup)
+    service.open_price(setup.commissioner, setup.commission)
+    db.session.commit()
+    login_as(client, setup.commissioner)
+    base = f"/commissioning/commissions/{setup.commission.id}/evaluation"
+    ranking_page = client.get(f"{base}/ranking").text
+    assert "Note a decision on every possibly abnormally low price" in ranking_page
+    url = f"{base}/bids/{low.id}/abnormally-low"
+    assert client.get(url).status_code == 200
+    assert client.get(f"{base}/bids/{mid.id}/abnormally-low").status_code == 404  # not flagged
+    refused = client.post(url, data={"outcome": "rejected", "reason": ""})
+    assert refused.status_code == 400 and "There is a problem" in refused.text
+    assert rank_bids(setup.commission).row_for(low.id).decision is None
+    saved = client.post(url, data={"outcome": AbnormallyLowOutcome.REJECTED,
+                                   "reason": "The bidder could not explain the day rates."})
+    assert saved.status_code == 302 and saved.location.endswith(f"{base}/ranking")
+    db.session.expire_all()
+    assert [r.bid_id for r in rank_bids(setup.commission).excluded] == [low.id]
+    again = client.get(url).text  # the decision is shown for a change of mind
+    assert "The bidder could not explain the day rates." in again
+
+
+def test_the_ranking_page_shows_a_tie_and_the_rule_that_broke_it(app, client):
+    setup = opened(days=(10, 10))
+    through_moderation(setup)
+    service.open_price(setup.commissioner, setup.commission)
+    db.session.commit()
+    login_as(client, setup.commissioner)
+    page = client.get(f"/commissioning/commissions/{setup.commission.id}/evaluation/ranking")
+    text = " ".join(page.text.split())
+    assert text.count("1=") >= 2
+    assert "placed 1 by earlier submission" in text and "placed 2 by earlier submission" in text

@@ -97,8 +97,12 @@ def _clean(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n").strip()
 
 
+# Independent scoring and moderation need at least two people, whatever the setting.
+EVALUATORS_FLOOR = 2
+
+
 def evaluators_min() -> int:
-    return int(current_app.config.get("EVALUATORS_MIN", 2))
+    return max(EVALUATORS_FLOOR, int(current_app.config.get("EVALUATORS_MIN", 2)))
 
 
 def justification_min() -> int:
