@@ -85,6 +85,32 @@ def test_propose_approve_standstill_confirm(app):
     assert tags == ["tender", "award", "contract"]
 
 
+def test_a_bid_not_confirmed_again_is_not_evaluated_but_its_bidder_hears_the_outcome(
+        app, client):
+    from portal.models.bids import BidStatus
+    from portal.services.ranking import rank_bids, submitted_bids
+    from tests.fixtures.users import login_as
+
+    ev = evaluated_commission()
+    unconfirmed = ev.bids[2]
+    # A material change before the deadline, and the bidder never confirmed again.
+    unconfirmed.status = BidStatus.NEEDS_RECONFIRMATION
+    db.session.commit()
+    assert unconfirmed not in submitted_bids(ev.commission)
+    assert unconfirmed.id not in [row.bid_id for row in rank_bids(ev.commission).rows]
+    award = _approved(ev)
+    letters = {letter.organisation_id: letter for letter in award.letters}
+    assert set(letters) == {o.id for o in ev.organisations}
+    letter = letters[unconfirmed.organisation_id]
+    assert letter.kind == "unsuccessful" and letter.content["own"] is None
+    assert "not confirmed again" in letter.content["not_evaluated"]
+    assert [m.template for m in _mail_to(ev.suppliers[2].email)].count("outcome_letter") == 1
+    login_as(client, ev.suppliers[2])
+    page = client.get(f"/opportunities/{ev.commission.id}/outcome")
+    assert page.status_code == 200
+    assert "Your bid was not evaluated" in page.text and "Your scores" not in page.text
+
+
 def test_letters_hold_own_scores_and_the_winners_never_another_bidders(app):
     ev = evaluated_commission()
     award = _approved(ev)

@@ -82,3 +82,22 @@ def test_the_roles_e_mail_puts_each_change_on_its_own_line(app):
             "Added: evaluator.\n"
             "Removed: commissioner.\n\n"
             "If you did not expect") in text
+
+
+def test_a_bid_that_was_not_evaluated_gets_a_short_letter(app):
+    content = {
+        "kind": "unsuccessful", "organisation_name": "Gamma Ltd",
+        "commission": {"id": 1, "reference": "CSPRP-2026-0001", "title": "Neglect review"},
+        "criteria": [{"name": "Methodology", "weight": 70}], "price_weight": 30,
+        "own": None, "advantages": [],
+        "not_evaluated": "it was not confirmed again after the commission changed",
+        "winner": {"name": "Alpha Research Ltd", **_scores("80.00", None)},
+        "standstill_description": "8 working days",
+        "standstill_ends_text": "midnight at the end of Wednesday 9 December 2026 (UK time)",
+    }
+    with app.test_request_context():
+        text = render_template("email/outcome_letter.txt", content=content, link="L")
+    assert ("YOUR BID\n\nYour bid was not evaluated: it was not confirmed again after the "
+            "commission changed, before the submission deadline.\n\nTHE WINNING BID") in text
+    assert "YOUR SCORES" not in text and "RELATIVE ADVANTAGES" not in text
+    assert "- Total: 80.00 points\n\nRead this letter in the portal:\nL" in text

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from portal import audit, ocds
 from portal.extensions import db
@@ -39,6 +40,7 @@ from portal.models.award import (
     OutcomeLetter,
 )
 from portal.models.base import utcnow
+from portal.models.bids import Bid, BidStatus
 from portal.models.commissions import Commission, CommissionState
 from portal.models.evaluation import ConsensusScore
 from portal.services.commissions import (
@@ -558,34 +560,61 @@ def _queue_letter(letter: OutcomeLetter, subject: str, template: str) -> None:
     letter.emails_queued = count
 
 
+def _unconfirmed_bids(commission: Commission) -> list[Bid]:
+    """Bids never confirmed again after a material change: not evaluated, but their
+    bidders are still told the outcome."""
+    return list(db.session.scalars(
+        select(Bid).where(Bid.commission_id == commission.id,
+                          Bid.status == BidStatus.NEEDS_RECONFIRMATION,
+                          Bid.submitted_at.is_not(None))
+        .options(selectinload(Bid.organisation))
+        .order_by(Bid.id)
+    ))
+
+
 def write_award_letters(award: Award, standstill_text: str) -> list[OutcomeLetter]:
-    """One letter for every ranked (or excluded) bidder, e-mailed to each of their users."""
+    """One letter for every bidder, e-mailed to each of their users: ranked or excluded
+    bidders get their scores; a bid not confirmed again after a material change gets a
+    letter saying it was not evaluated."""
     commission = award.commission
     snapshot = award.ranking or {}
     rows = list(snapshot.get("rows", [])) + list(snapshot.get("excluded", []))
     winner = next(row for row in rows if row["bid_id"] == award.bid_id)
     rationales = _rationales(commission.id)
-    letters = []
+    common = {
+        **_base_content(award),
+        "winner": {"name": winner["organisation_name"], **_scores_block(winner, None)},
+        "approved_at": award.approved_at.isoformat(),
+        "standstill_ends_at": award.standstill_ends_at.isoformat(),
+        "standstill_ends_text": standstill_end_text(award.standstill_ends_at),
+        "standstill_description": standstill_text,
+    }
+    to_write = []
     for row in rows:
         successful = row["bid_id"] == award.bid_id
-        content = {
-            **_base_content(award),
+        to_write.append((row["organisation_id"], row["bid_id"], {
+            **common,
             "kind": LetterKind.SUCCESSFUL if successful else LetterKind.UNSUCCESSFUL,
             "organisation_name": row["organisation_name"],
             "own": _scores_block(row, rationales),
-            "winner": {"name": winner["organisation_name"],
-                       **_scores_block(winner, None)},
             "advantages": [] if successful else _advantages(row, winner, rationales),
-            "approved_at": award.approved_at.isoformat(),
-            "standstill_ends_at": award.standstill_ends_at.isoformat(),
-            "standstill_ends_text": standstill_end_text(award.standstill_ends_at),
-            "standstill_description": standstill_text,
-        }
+        }))
+    for bid in _unconfirmed_bids(commission):
+        to_write.append((bid.organisation_id, bid.id, {
+            **common,
+            "kind": LetterKind.UNSUCCESSFUL,
+            "organisation_name": bid.organisation.display_name,
+            "own": None,
+            "not_evaluated": "it was not confirmed again after the commission changed",
+            "advantages": [],
+        }))
+    letters = []
+    for organisation_id, bid_id, content in to_write:
         letter = OutcomeLetter(
             award=award,
             commission_id=commission.id,
-            organisation_id=row["organisation_id"],
-            bid_id=row["bid_id"],
+            organisation_id=organisation_id,
+            bid_id=bid_id,
             kind=content["kind"],
             content=content,
             created_at=award.approved_at,

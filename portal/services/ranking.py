@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload, selectinload
 
 from portal.extensions import db
-from portal.models.bids import SUBMITTED_STATUSES, Bid
+from portal.models.bids import Bid, BidStatus
 from portal.models.evaluation import (
     AbnormallyLowDecision,
     AbnormallyLowOutcome,
@@ -147,11 +147,12 @@ class Ranking:
 
 
 def submitted_bids(commission) -> list[Bid]:
-    """The bids the panel evaluates: submitted (or awaiting re-confirmation) with a
-    version, oldest first."""
+    """The bids the panel evaluates: submitted, with a version, oldest first. A bid still
+    waiting to be confirmed again after a material change is not evaluated: its bidder
+    was told so when the commission changed (they get a letter saying why at the award)."""
     bids = db.session.scalars(
         select(Bid)
-        .where(Bid.commission_id == commission.id, Bid.status.in_(SUBMITTED_STATUSES))
+        .where(Bid.commission_id == commission.id, Bid.status == BidStatus.SUBMITTED)
         # What the panel's lists need; the bid's parts (team, plan, expenses, each with
         # its own eager loads) only when a page opens one bid.
         .options(selectinload(Bid.versions), selectinload(Bid.organisation),
