@@ -206,8 +206,31 @@ def _is_permanent(exc: BaseException) -> bool:
     return False
 
 
+class _OutboxMessage(Message):
+    """Flask-Mail 0.10 wraps the text and HTML pair in a multipart/mixed of one part even
+    when there are no attachments. Send the multipart/alternative itself (text part first,
+    HTML second), with the message's headers."""
+
+    def _message(self):
+        message = super()._message()
+        parts = message.get_payload() if message.is_multipart() else []
+        if (
+            message.get_content_subtype() == "mixed"
+            and not self.attachments
+            and len(parts) == 1
+            and parts[0].get_content_type() == "multipart/alternative"
+        ):
+            alternative = parts[0]
+            for name, value in message.items():
+                if name.lower() not in ("content-type", "mime-version"):
+                    alternative[name] = value
+            alternative.policy = message.policy
+            return alternative
+        return message
+
+
 def _message_for(envelope: _Envelope) -> Message:
-    message = Message(
+    message = _OutboxMessage(
         subject=envelope.subject,
         recipients=[envelope.recipient],
         body=envelope.text_body,
