@@ -125,8 +125,9 @@ def create_app(
         view_func=lambda filename: send_from_directory(assets_dir, filename, max_age=86400),
     )
 
-    from portal import errors, security, templating
+    from portal import errors, passwords, security, templating
 
+    passwords.init_app(app)  # the dummy hash for unknown addresses, made now, not on first use
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)

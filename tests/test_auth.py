@@ -341,26 +341,30 @@ def test_sign_in_form_errors(client, data):
 
 
 def test_five_failures_lock_the_account_for_15_minutes(client, time_machine):
+    """The lock holds whatever the page says. (What it says depends only on the rate
+    limiter, off here, so that an account's lock does not show it exists: see
+    test_auth_enumeration.py.)"""
     time_machine.move_to(utcnow(), tick=False)
     make_supplier(email="sam@example.org")
-    for _ in range(4):
+    for _ in range(5):
         response = sign_in_with_password(client, "sam@example.org", "wrong password here")
         assert "Enter a correct email address and password" in response.text
-    response = sign_in_with_password(client, "sam@example.org", "wrong password here")
-    assert "too many times" in response.text
     assert len(audit_actions("auth.locked")) == 1
     user = _user("sam@example.org")
     assert user.locked_until is not None
 
     # Even the right password is refused while locked, and nothing more is counted.
     response = sign_in_with_password(client, "sam@example.org", DEFAULT_PASSWORD)
-    assert "too many times" in response.text
+    assert response.status_code == 200
+    assert "Enter a correct email address and password" in response.text
     assert client.get("/home").status_code == 302
     assert len(audit_actions("auth.locked")) == 1
+    assert len(audit_actions("auth.sign_in_failed")) == 5
 
     time_machine.shift(timedelta(minutes=14))
     response = sign_in_with_password(client, "sam@example.org", DEFAULT_PASSWORD)
-    assert "too many times" in response.text
+    assert response.status_code == 200
+    assert client.get("/home").status_code == 302
 
     time_machine.shift(timedelta(minutes=1, seconds=1))
     response = sign_in_with_password(client, "sam@example.org", DEFAULT_PASSWORD)

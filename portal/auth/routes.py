@@ -3,6 +3,7 @@ and the staff second factor. Thin: parse the form, call one service, commit once
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pyotp
@@ -53,23 +54,56 @@ PENDING_TOTP_KEY = "totp_pending_secret"
 # ------------------------------------------------------------------------ rate limits
 
 
-def _email_key() -> str:
+def _address_key() -> str:
+    """The address a POST is about: the e-mail typed into the form or, on a link made for
+    one address (a team invitation), that link's token, digested so that no usable token
+    sits in the limiter's storage. Without either, the client IP."""
     email = accounts.normalise_email(request.form.get("email", ""))
-    return f"email:{email}" if email else get_remote_address()
+    if email:
+        return f"email:{email}"
+    token = (request.view_args or {}).get("token")
+    if isinstance(token, str) and token:
+        return "link:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    return get_remote_address()
 
 
-def _limit(config_key: str):
+# Flask-Limiter counts a limit with this scope under "<endpoint>:email".
+ADDRESS_SCOPE = "email"
+
+
+def limit_per_ip(config_key: str):
     """Per client IP, POST only; the limit string comes from the configuration."""
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
-def _limit_by_email(config_key: str):
-    """Per e-mail address typed into the form, POST only."""
+def limit_per_address(config_key: str):
+    """Per e-mail address the POST is about (see _address_key), POST only."""
     return limiter.limit(
         lambda: current_app.config[config_key],
-        key_func=_email_key,
+        key_func=_address_key,
         methods=["POST"],
-        scope=lambda endpoint: f"{endpoint}:email",
+        scope=ADDRESS_SCOPE,
+    )
+
+
+def registration_limits():
+    """The limits on making an account: REGISTER_RATE_LIMIT per IP and
+    REGISTER_EMAIL_RATE_LIMIT per address. Also on teams.invitation (joining by
+    invitation makes an account; the address is the one the invitation was sent to)."""
+    per_ip = limit_per_ip("REGISTER_RATE_LIMIT")
+    per_address = limit_per_address("REGISTER_EMAIL_RATE_LIMIT")
+    return lambda view: per_ip(per_address(view))
+
+
+def _attempts_on_this_address() -> int:
+    """How many POSTs the per-address limit of this page has counted for the address in
+    this request's form, this one included, in its current window (the most over its
+    windows if the setting has several); 0 when rate limiting is off."""
+    scope = f"{request.endpoint}:{ADDRESS_SCOPE}"
+    return max(
+        (counted.limit.amount - counted.remaining for counted in limiter.current_limits
+         if counted.request_args and counted.request_args[-1] == scope),
+        default=0,
     )
 
 
@@ -109,8 +143,8 @@ def _check_email_page(heading: str, message: str):
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@_limit("SIGN_IN_RATE_LIMIT")
-@_limit_by_email("SIGN_IN_EMAIL_RATE_LIMIT")
+@limit_per_ip("SIGN_IN_RATE_LIMIT")
+@limit_per_address("SIGN_IN_EMAIL_RATE_LIMIT")
 def sign_in():
     if current_user.is_authenticated:
         return _redirect_signed_in()
@@ -133,16 +167,27 @@ def sign_in():
             return redirect(target or _home())
         if result.status == SignInStatus.UNVERIFIED:
             unverified = True
-        elif result.status == SignInStatus.LOCKED:
-            minutes = current_app.config.get("LOCKOUT_MINUTES", 15)
-            _form_error(form, "email", "You have entered incorrect details too many times. "
-                        f"Wait {minutes} minutes and try again, or reset your password.")
         elif result.status == SignInStatus.DEACTIVATED:
             _form_error(form, "email", "Your account has been deactivated. Contact the "
                         "Child Safeguarding Practice Review Panel if you think this is wrong.")
         else:
-            _form_error(form, "email", "Enter a correct email address and password")
+            _form_error(form, "email", _refused_message())
     return render_template("auth/sign_in.html", form=form, unverified=unverified)
+
+
+def _refused_message() -> str:
+    """For a wrong password, an unknown address and a locked account alike. Saying
+    "locked" when the account locks would tell that the address has an account (an
+    unknown address never locks: nothing is kept about it). So the words depend only on
+    what the per-address rate limit has counted for the address, which is the same
+    whether or not it has an account: from the LOCKOUT_THRESHOLD-th attempt in its
+    window on, everyone is told to wait. The lock itself still holds, whatever is said;
+    with rate limiting off, the message is always the first one."""
+    if _attempts_on_this_address() >= current_app.config.get("LOCKOUT_THRESHOLD", 5):
+        minutes = current_app.config.get("LOCKOUT_MINUTES", 15)
+        return ("You have entered incorrect details too many times. "
+                f"Wait {minutes} minutes and try again, or reset your password.")
+    return "Enter a correct email address and password"
 
 
 @bp.post("/sign-out")
@@ -187,8 +232,7 @@ def _registered_page(email: str):
 
 
 @bp.route("/create-account/supplier", methods=["GET", "POST"])
-@_limit("REGISTER_RATE_LIMIT")
-@_limit_by_email("REGISTER_EMAIL_RATE_LIMIT")
+@registration_limits()
 def register_supplier():
     if current_user.is_authenticated:
         return _redirect_signed_in()
@@ -211,8 +255,7 @@ def register_supplier():
 
 
 @bp.route("/create-account/partnership", methods=["GET", "POST"])
-@_limit("REGISTER_RATE_LIMIT")
-@_limit_by_email("REGISTER_EMAIL_RATE_LIMIT")
+@registration_limits()
 def register_partnership():
     if current_user.is_authenticated:
         return _redirect_signed_in()
@@ -255,8 +298,8 @@ def verify_email(token: str):
 
 
 @bp.route("/send-confirmation-link", methods=["GET", "POST"])
-@_limit("RESET_RATE_LIMIT")
-@_limit_by_email("RESET_EMAIL_RATE_LIMIT")
+@limit_per_ip("RESET_RATE_LIMIT")
+@limit_per_address("RESET_EMAIL_RATE_LIMIT")
 def resend_verification():
     if current_user.is_authenticated:
         return _redirect_signed_in()
@@ -282,8 +325,8 @@ def resend_verification():
 
 
 @bp.route("/forgotten-password", methods=["GET", "POST"])
-@_limit("RESET_RATE_LIMIT")
-@_limit_by_email("RESET_EMAIL_RATE_LIMIT")
+@limit_per_ip("RESET_RATE_LIMIT")
+@limit_per_address("RESET_EMAIL_RATE_LIMIT")
 def forgotten_password():
     if current_user.is_authenticated:
         return _redirect_signed_in()
@@ -306,7 +349,7 @@ def forgotten_password():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
-@_limit("RESET_RATE_LIMIT")
+@limit_per_ip("RESET_RATE_LIMIT")
 def reset_password(token: str):
     try:
         user = accounts.user_for_reset(token)
@@ -454,7 +497,7 @@ def _staff_only():
 
 
 @bp.route("/second-factor", methods=["GET", "POST"])
-@_limit("SECOND_FACTOR_RATE_LIMIT")
+@limit_per_ip("SECOND_FACTOR_RATE_LIMIT")
 def second_factor():
     refused = _staff_only()
     if refused is not None:
@@ -520,7 +563,7 @@ def _pending_secret() -> str:
 
 
 @bp.route("/second-factor/set-up", methods=["GET", "POST"])
-@_limit("SECOND_FACTOR_RATE_LIMIT")
+@limit_per_ip("SECOND_FACTOR_RATE_LIMIT")
 def second_factor_setup():
     refused = _staff_only()
     if refused is not None:

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import org_owner_required, supplier_required
+from portal.auth.routes import registration_limits
 from portal.extensions import db, limiter
 from portal.login import start_session
 from portal.routing import commit_unless_refused, show_refusal
@@ -152,7 +153,7 @@ def leave():
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@registration_limits()
 def invitation(token: str):
     try:
         invitation = service.find_invitation(token)
