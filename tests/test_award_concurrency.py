@@ -6,7 +6,6 @@ is set; the SQLite variant (BEGIN IMMEDIATE) always runs."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -19,35 +18,13 @@ from portal.models.commissions import Commission
 from portal.models.outbox import OutboxEmail
 from portal.services import award as service
 from tests.award_support import admin, evaluated_commission
+from tests.concurrency_support import run_at_once
 
 THREADS = 10
 on_postgres = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                                  reason="needs PostgreSQL (TEST_DATABASE_URL)")
 
 
-def _run(app, threads: int, work) -> list[BaseException]:
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def worker(number: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                work(number)
-        except BaseException as exc:  # reported in the test's thread
-            errors.append(exc)
-        finally:
-            with app.app_context():
-                db.session.remove()
-
-    db.session.commit()
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=180)
-    assert not any(w.is_alive() for w in workers), "a worker hung"
-    return errors
 
 
 def _count(model, *where) -> int:
@@ -73,7 +50,7 @@ def _ten_admins_approve(app):
             db.session.rollback()
             refused.append(error.message)
 
-    errors = _run(app, THREADS, work)
+    errors = run_at_once(app, THREADS, work)
     assert not errors, errors
     db.session.expire_all()
     assert len(approved) == 1, (approved, refused)
@@ -106,7 +83,7 @@ def _ten_proposals(app):
         except service.AwardError:
             db.session.rollback()
 
-    errors = _run(app, THREADS, work)
+    errors = run_at_once(app, THREADS, work)
     assert not errors, errors
     assert len(made) == 1
     assert _count(Award) == 1

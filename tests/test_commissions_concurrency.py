@@ -4,8 +4,6 @@ TEST_DATABASE_URL, on PostgreSQL (SELECT ... FOR UPDATE)."""
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -14,33 +12,9 @@ from portal.models.commissions import Commission, Invitation
 from portal.models.outbox import OutboxEmail
 from portal.services import commissions as service
 from tests.commissions_support import details, make_draft
+from tests.concurrency_support import run_at_once
 from tests.fixtures.users import OrganisationFactory, make_staff, make_supplier
 from tests.pool_support import make_membership
-
-
-def _run(app, threads: int, work) -> list[BaseException]:
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def worker(number: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                work(number)
-        except BaseException as exc:  # reported in the test's thread
-            errors.append(exc)
-        finally:
-            with app.app_context():
-                db.session.remove()
-
-    db.session.commit()  # the test's session must not hold a transaction
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-    assert not any(w.is_alive() for w in workers), "a worker hung"
-    return errors
 
 
 def test_concurrent_drafts_get_distinct_references(app):
@@ -51,7 +25,7 @@ def test_concurrent_drafts_get_distinct_references(app):
         service.create_draft(actor, details(1, title=f"Draft {number}"))
         db.session.commit()
 
-    errors = _run(app, 10, work)
+    errors = run_at_once(app, 10, work)
     assert not errors, errors
     db.session.expire_all()
     references = list(db.session.scalars(select(Commission.reference)))
@@ -81,7 +55,7 @@ def test_double_publish_invites_once(app):
             return
         db.session.commit()
 
-    errors = _run(app, 6, work)
+    errors = run_at_once(app, 6, work)
     assert not errors, errors
     assert len(refused) == 5
     db.session.expire_all()
