@@ -19,15 +19,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from portal import audit, ocds
+from portal.demo_mail import discard_story_mail, last_outbox_id
 from portal.extensions import db
 from portal.models.award import OcdsRelease
 from portal.models.base import utcnow
 from portal.models.categories import ServiceCategory
 from portal.models.commissions import Commission
-from portal.models.outbox import OutboxEmail
 from portal.services import award as service
 from portal.services.standstill import standstill_period
 
@@ -85,8 +85,7 @@ def seed_demo_award(ctx, now: datetime | None = None) -> dict:
     from portal.demo import find_user
 
     now = now or utcnow()
-    last_mail = db.session.scalar(select(OutboxEmail.id).order_by(OutboxEmail.id.desc())
-                                  .limit(1)) or 0
+    last_mail = last_outbox_id()
     counts["tender_releases"] = backfill_tender_releases()
     categories = {c.number: c for c in db.session.scalars(select(ServiceCategory))}
     existing = set(db.session.scalars(select(Commission.title)))
@@ -126,16 +125,7 @@ def seed_demo_award(ctx, now: datetime | None = None) -> dict:
             service.confirm(commissioner, award, max(ends + timedelta(hours=9), now
                                                      - timedelta(days=1)))
 
-    db.session.flush()
-    db.session.execute(
-        delete(OutboxEmail)
-        .where(OutboxEmail.id > last_mail)
-        .where(OutboxEmail.template.like("award\\_%", escape="\\")
-               | OutboxEmail.template.like("outcome\\_%", escape="\\")
-               | OutboxEmail.template.like("evaluation\\_%", escape="\\")
-               | OutboxEmail.template.like("bid\\_%", escape="\\")
-               | OutboxEmail.template.like("commission\\_%", escape="\\"))
-    )
+    discard_story_mail(last_mail, "award", "outcome", "evaluation", "bid", "commission")
     if any(counts.values()):
         audit.record("demo.award_seeded", actor=commissioner, data=counts)
     return counts

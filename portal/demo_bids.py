@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from portal import audit
+from portal.demo_mail import discard_story_mail, last_outbox_id
 from portal.extensions import db
 from portal.models.accounts import OrganisationMember, OrgRole, User
 from portal.models.base import utcnow
@@ -34,7 +35,6 @@ from portal.models.bids import (
     ConflictsAnswer,
 )
 from portal.models.commissions import Commission, Invitation
-from portal.models.outbox import OutboxEmail
 from portal.models.profiles import ReviewerProfile
 from portal.services import bids as service
 
@@ -154,8 +154,7 @@ def seed_demo_bids(now: datetime | None = None) -> dict:
     now = now or utcnow()
     counts = {"bids": 0, "submitted": 0, "draft": 0, "withdrawn": 0,
               "needs_reconfirmation": 0}
-    last_mail = db.session.scalar(select(OutboxEmail.id).order_by(OutboxEmail.id.desc())
-                                  .limit(1)) or 0
+    last_mail = last_outbox_id()
 
     fieldwork = _commission(FIELDWORK)
     if fieldwork is not None:
@@ -230,12 +229,7 @@ def seed_demo_bids(now: datetime | None = None) -> dict:
                 bid.declaration_accepted_at = None  # never finished before the deadline
                 counts["draft"] += 1
 
-    db.session.flush()
-    db.session.execute(
-        delete(OutboxEmail)
-        .where(OutboxEmail.id > last_mail)
-        .where(OutboxEmail.template.like("bid\\_%", escape="\\"))
-    )
+    discard_story_mail(last_mail, "bid")
     if counts["bids"]:
         audit.record("demo.bids_seeded", data=counts)
     return counts

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from portal import audit
+from portal.demo_mail import discard_story_mail, last_outbox_id
 from portal.extensions import db
 from portal.models.accounts import OrganisationMember, OrgRole, User
 from portal.models.base import utcnow
 from portal.models.categories import ServiceCategory
 from portal.models.commissions import DEFAULT_SCORE_GUIDANCE, Commission, Invitation
-from portal.models.outbox import OutboxEmail
 from portal.services import clarifications as qa
 from portal.services import commissions as service
 
@@ -120,8 +120,7 @@ def seed_demo_commissions(commissioner: User | None, now: datetime | None = None
     if len(categories) < 5:
         return counts
     existing = set(db.session.scalars(select(Commission.title)))
-    last_mail = db.session.scalar(select(OutboxEmail.id).order_by(OutboxEmail.id.desc())
-                                  .limit(1)) or 0
+    last_mail = last_outbox_id()
 
     def publishable(number: int) -> bool:
         return bool(service.active_memberships(categories[number].id, now))
@@ -199,12 +198,7 @@ def seed_demo_commissions(commissioner: User | None, now: datetime | None = None
                        now - timedelta(days=2))
         counts["cancelled"] += 1
 
-    db.session.flush()
-    db.session.execute(
-        delete(OutboxEmail)
-        .where(OutboxEmail.id > last_mail)
-        .where(OutboxEmail.template.like("commission\\_%", escape="\\"))
-    )
+    discard_story_mail(last_mail, "commission")
     if any(counts.values()):
         audit.record("demo.commissions_seeded", actor=commissioner, data=counts)
     return counts

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from portal import audit
+from portal.demo_mail import discard_story_mail, last_outbox_id
 from portal.extensions import db
 from portal.models.accounts import StaffRole, User
 from portal.models.base import utcnow
 from portal.models.categories import ServiceCategory
 from portal.models.commissions import Commission
-from portal.models.outbox import OutboxEmail
 from portal.services import bids as bid_service
 from portal.services import evaluation as service
 from portal.services.ranking import rank_bids
@@ -175,8 +175,7 @@ def seed_demo_evaluation(ctx, now: datetime | None = None) -> dict:
     if len(categories) < 5:
         return counts
     existing = set(db.session.scalars(select(Commission.title)))
-    last_mail = db.session.scalar(select(OutboxEmail.id).order_by(OutboxEmail.id.desc())
-                                  .limit(1)) or 0
+    last_mail = last_outbox_id()
     panel = [daniel] + [_evaluator(ctx, email, name, counts)
                         for email, name in EXTRA_EVALUATORS]
 
@@ -197,14 +196,7 @@ def seed_demo_evaluation(ctx, now: datetime | None = None) -> dict:
         run_evaluation(commission, commissioner, panel, **stage)
         counts["commissions"] += 1
 
-    db.session.flush()
-    db.session.execute(
-        delete(OutboxEmail)
-        .where(OutboxEmail.id > last_mail)
-        .where(OutboxEmail.template.like("evaluation\\_%", escape="\\")
-               | OutboxEmail.template.like("bid\\_%", escape="\\")
-               | OutboxEmail.template.like("commission\\_%", escape="\\"))
-    )
+    discard_story_mail(last_mail, "evaluation", "bid", "commission")
     if any(counts.values()):
         audit.record("demo.evaluation_seeded", actor=commissioner, data=counts)
     return counts
