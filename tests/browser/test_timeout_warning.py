@@ -79,12 +79,18 @@ def test_warning_opens_and_staying_signed_in_outlasts_the_original_limit(page, l
     page.keyboard.press("Tab")
     assert focused(page)["name"] == "Stay signed in"
     assert _focus_is_in_dialog(page)
-    # A failed keep-alive keeps the dialog open and says so.
-    page.route("**/session/keep-alive", lambda route: route.fulfill(status=500, body="down"))
-    page.keyboard.press("Enter")
+    # A failed keep-alive keeps the dialog open and says so. The server really refuses
+    # it (a spoilt CSRF token: 400), rather than page.route faking an answer: in CI,
+    # route interception once let the request through to the server.
+    token = dialog.locator("input[name=csrf_token]")
+    good_token = token.input_value()
+    token.evaluate("input => { input.value = 'spoilt'; }")
+    with page.expect_response("**/session/keep-alive") as refused:
+        page.keyboard.press("Enter")
+    assert refused.value.status == 400
     expect(dialog.locator(".js-timeout-error")).to_be_visible()
     expect(dialog).to_contain_text("We could not keep you signed in. Try again.")
-    page.unroute("**/session/keep-alive")
+    token.evaluate("(input, value) => { input.value = value; }", good_token)
     assert focused(page)["name"] == "Stay signed in"
     with page.expect_response("**/session/keep-alive") as kept:
         page.keyboard.press("Enter")
