@@ -1,6 +1,5 @@
 """Evaluation pages make a bounded number of SQL queries: the same for a commission with
-six bids as for one with two (an evaluator's pages ask once per bid whether they are
-still on the panel, and no more)."""
+six bids as for one with two."""
 
 from __future__ import annotations
 
@@ -71,7 +70,6 @@ def test_evaluation_pages_do_not_grow_with_the_number_of_bids(client):
         (s.commission.id, s.commissioner.id, s.evaluators[0].id)
         for s in (_priced(2, number=1), _priced(6, number=2))
     )
-    extra_bids = 4
     counts = {}
     for commission_id, commissioner_id, moderator_id in (small, large):
         counts[commission_id] = {
@@ -79,7 +77,5 @@ def test_evaluation_pages_do_not_grow_with_the_number_of_bids(client):
             **_counts(client, moderator_id, MODERATOR_PAGES, commission_id),
         }
     few, many = counts[small[0]], counts[large[0]]
-    for page in COMMISSIONER_PAGES:
-        assert many[page] <= few[page], page
-    for page in MODERATOR_PAGES:
-        assert many[page] <= few[page] + extra_bids, page
+    for page in COMMISSIONER_PAGES + MODERATOR_PAGES:
+        assert many[page] <= few[page], (page, few[page], many[page])

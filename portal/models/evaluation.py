@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.memo import remembered
 
 
 class EvaluatorAssignment(db.Model):
@@ -245,10 +246,11 @@ class AbnormallyLowDecision(db.Model):
 
 
 def current_assignment(commission_id: int | None, user) -> EvaluatorAssignment | None:
-    """The user's current (not removed) assignment to the commission, if any."""
+    """The user's current (not removed) assignment to the commission, if any. Pages ask
+    once per bid they show: the answer is remembered for the transaction."""
     if commission_id is None or user is None or getattr(user, "id", None) is None:
         return None
-    return db.session.scalar(
+    return remembered("current_assignment", (commission_id, user.id), lambda: db.session.scalar(
         select(EvaluatorAssignment).where(
             EvaluatorAssignment.commission_id == commission_id,
             EvaluatorAssignment.user_id == user.id,
@@ -257,7 +259,7 @@ def current_assignment(commission_id: int | None, user) -> EvaluatorAssignment |
         # `user` is already loaded: joining it again would reload its roles and
         # membership on every check.
         .options(lazyload(EvaluatorAssignment.user))
-    )
+    ))
 
 
 def evaluator_assignment(commission, user) -> EvaluatorAssignment | None:

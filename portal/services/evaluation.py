@@ -56,6 +56,7 @@ from portal.models.evaluation import (
     ScoreStatus,
     evaluator_assignment,
 )
+from portal.models.memo import remembered
 from portal.services import conflicts
 from portal.services.bids import link, lock_commission
 from portal.services.ranking import rank_bids, submitted_bids
@@ -125,7 +126,9 @@ def assignments(commission: Commission, *, include_removed: bool = False
         EvaluatorAssignment.commission_id == commission.id)
     if not include_removed:
         query = query.where(EvaluatorAssignment.removed_at.is_(None))
-    return list(db.session.scalars(query.order_by(EvaluatorAssignment.id)))
+    return list(remembered("assignments", (commission.id, include_removed),
+                           lambda: list(db.session.scalars(
+                               query.order_by(EvaluatorAssignment.id)))))
 
 
 def moderator_of(commission: Commission) -> EvaluatorAssignment | None:

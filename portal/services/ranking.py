@@ -40,6 +40,7 @@ from portal.models.evaluation import (
     AbnormallyLowOutcome,
     ConsensusScore,
 )
+from portal.models.memo import remembered
 
 CENT = Decimal("0.01")
 FOUR = Decimal(4)
@@ -150,16 +151,18 @@ def submitted_bids(commission) -> list[Bid]:
     """The bids the panel evaluates: submitted, with a version, oldest first. A bid still
     waiting to be confirmed again after a material change is not evaluated: its bidder
     was told so when the commission changed (they get a letter saying why at the award)."""
-    bids = db.session.scalars(
-        select(Bid)
-        .where(Bid.commission_id == commission.id, Bid.status == BidStatus.SUBMITTED)
-        # What the panel's lists need; the bid's parts (team, plan, expenses, each with
-        # its own eager loads) only when a page opens one bid.
-        .options(selectinload(Bid.versions), selectinload(Bid.organisation),
-                 lazyload(Bid.team), lazyload(Bid.milestones), lazyload(Bid.expenses))
-        .order_by(Bid.id)
-    ).all()
-    return [bid for bid in bids if bid.latest_version is not None]
+    return list(remembered("submitted_bids", commission.id, lambda: [
+        bid for bid in db.session.scalars(
+            select(Bid)
+            .where(Bid.commission_id == commission.id, Bid.status == BidStatus.SUBMITTED)
+            # What the panel's lists need; the bid's parts (team, plan, expenses, each
+            # with its own eager loads) only when a page opens one bid.
+            .options(selectinload(Bid.versions), selectinload(Bid.organisation),
+                     lazyload(Bid.team), lazyload(Bid.milestones), lazyload(Bid.expenses))
+            .order_by(Bid.id)
+        )
+        if bid.latest_version is not None
+    ]))
 
 
 def price_of(bid: Bid) -> int:
