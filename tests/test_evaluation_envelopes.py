@@ -149,6 +149,31 @@ def test_a_commissioner_on_the_panel_is_a_quality_evaluator_too(app, client):
     assert client.get(f"/documents/{commercial.document_id}").status_code == 404
 
 
+def test_a_commissioner_on_the_panel_sees_no_bid_before_declaring_nor_one_they_conflict_with(
+        app, client):
+    setup = opened(days=(10, 12))
+    dual = make_staff("commissioner", "evaluator", name="Dual Role")
+    other = make_staff("evaluator", name="Other Evaluator")
+    service.assign_evaluator(setup.commissioner, setup.commission, dual.id)
+    service.assign_evaluator(setup.commissioner, setup.commission, other.id, moderator=True)
+    service.start_evaluation(setup.commissioner, setup.commission)
+    db.session.commit()
+    cid = setup.commission.id
+    first, second = (db.session.get(Bid, b.id) for b in setup.bids)
+    login_as(client, dual)
+
+    def staff_page(bid):
+        return client.get(f"/commissioning/commissions/{cid}/bids/{bid.id}").status_code
+
+    # On the panel, not yet declared: the commissioner's own bid page is closed as well.
+    assert (staff_page(first), staff_page(second)) == (404, 404)
+    declare_all(setup, dual, conflict_with=(first,))
+    assert (staff_page(first), staff_page(second)) == (404, 200)
+    assert first.can_view(dual) is False and second.can_view(dual) is True
+    # A commissioner who is not on the panel sees every opened bid, as before.
+    assert first.can_view(setup.commissioner) and second.can_view(setup.commissioner)
+
+
 def test_independence_between_evaluators_and_for_the_commissioner(app, client):
     setup = opened(days=(10, 12))
     eva, evan = add_panel(setup, 2)

@@ -218,21 +218,29 @@ class Bid(db.Model):
     def is_unsealed_for_staff(self, user) -> bool:
         """The commission's staff, once the bids are opened, for a bid that was
         submitted: commissioners, and evaluators assigned to the commission who have
-        declared no conflict of interest with this bidder (issue 6)."""
+        declared no conflict of interest with this bidder (issue 6). A commissioner who
+        sits on the commission's panel is held to the declaration as well: otherwise the
+        commissioner's pages would show them a bid their conflict hides."""
+        from portal.models.evaluation import current_assignment
+
         if not _active(user) or self.commission.bids_opened_at is None:
             return False
         if self.status not in SUBMITTED_STATUSES or not self.versions:
             return False
         if user.is_commissioner:
-            return True
+            on_panel = current_assignment(self.commission_id, user)
+            return on_panel is None or self._declared_no_conflict(on_panel)
         return self.evaluator_declared_no_conflict(user)
 
     def evaluator_declared_no_conflict(self, user) -> bool:
-        from portal.models.evaluation import declaration_of, evaluator_assignment
+        from portal.models.evaluation import evaluator_assignment
 
         assignment = evaluator_assignment(self.commission, user)
-        if assignment is None:
-            return False
+        return assignment is not None and self._declared_no_conflict(assignment)
+
+    def _declared_no_conflict(self, assignment) -> bool:
+        from portal.models.evaluation import declaration_of
+
         declaration = declaration_of(assignment, self.id)
         return declaration is not None and not declaration.has_conflict
 
