@@ -791,9 +791,11 @@ def change_material(
     db.session.flush()
     ocds.on_amended(commission, now)  # open data: a tenderAmendment release
     bidders = on_material_change(actor, commission, version)
+    # Counts, not organisations: the bids are still sealed, and the audit trail is read
+    # by the panel (the bidders' own e-mails are sealed in the outbox the same way).
     audit.record("commission.material_change", actor=actor, obj=commission,
                  data={"version": version.number, "fields": sorted(changes),
-                       "bids_to_reconfirm": [o.id for o in bidders]})
+                       "bids_to_reconfirm": len(bidders)})
     page = link("commissions.opportunity", commission_id=commission.id)
     mail_invitees(
         commission,
@@ -880,8 +882,9 @@ def close_due(now: datetime | None = None) -> int:
             commission=commission,
             link=link("commissions.opportunity", commission_id=commission.id),
         )
+        # A count, not the organisations: the bids stay sealed until they are opened.
         audit.record("commission.closed", obj=commission,
-                     data={"bidders": [o.id for o in bidders], "emails": sent})
+                     data={"bidders": len(bidders), "emails": sent})
     db.session.flush()
     return len(due)
 
