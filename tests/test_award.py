@@ -20,7 +20,7 @@ from portal.models.outbox import OutboxEmail
 from portal.services import award as service
 from portal.services import commissions as commission_service
 from tests.award_support import admin, evaluated_commission, rationale
-from tests.fixtures.users import make_staff
+from tests.fixtures.users import login_as, make_staff
 
 
 def _actions(prefix: str = "award.") -> list[str]:
@@ -349,6 +349,43 @@ def test_no_suitable_bid_needs_a_reason_and_no_live_award(app):
     with pytest.raises(service.AwardError, match="cannot close"):
         service.close_no_suitable_bid(ev.commissioner, ev.commission, "None fits")
     db.session.rollback()
+
+
+def test_no_suitable_bid_waits_for_sealed_bids_to_be_opened(app, client):
+    from portal.services import bids as bid_service
+    from tests.bids_support import complete_bid, open_commission
+    from tests.fixtures.users import OrganisationFactory, make_supplier
+
+    commissioner = make_staff("commissioner")
+    bidder = OrganisationFactory(legal_name="Sealed Bidder Ltd")
+    owner = make_supplier(bidder, role="owner")
+    commission = open_commission(commissioner, bidder)
+    empty = open_commission(commissioner, OrganisationFactory(), number=2)
+    complete_bid(owner, commission, submit=True)
+    later = max(commission.submission_deadline, empty.submission_deadline)
+    with time_machine.travel(later + timedelta(seconds=1), tick=False):
+        assert commission.state == CommissionState.CLOSED
+        assert not service.can_close_no_suitable_bid(commission)
+        with pytest.raises(service.AwardError, match="Open the bids"):
+            service.close_no_suitable_bid(commissioner, commission, "None fits")
+        db.session.rollback()
+        assert _actions() == [] and not db.session.scalars(select(Award)).all()
+        login_as(client, commissioner)
+        url = f"/commissioning/commissions/{commission.id}/award/no-suitable-bid"
+        assert client.post(url, data={"reason": "None fits"}).status_code == 302
+        assert db.session.scalars(select(Award)).all() == []
+
+        # Nothing sealed when nobody bid: it may close at once.
+        assert service.can_close_no_suitable_bid(empty)
+        service.close_no_suitable_bid(commissioner, empty, "Nobody bid.")
+        db.session.commit()
+
+        bid_service.open_bids(commissioner, commission)
+        db.session.commit()
+        assert service.can_close_no_suitable_bid(commission)
+        award = service.close_no_suitable_bid(commissioner, commission, "None fits")
+        db.session.commit()
+    assert [letter.organisation_id for letter in award.letters] == [bidder.id]
 
 
 def test_cancelling_in_standstill_withdraws_the_award(app):

@@ -43,6 +43,7 @@ from portal.models.base import utcnow
 from portal.models.bids import Bid, BidStatus
 from portal.models.commissions import Commission, CommissionState
 from portal.models.evaluation import ConsensusScore
+from portal.services.bids import submitted_count
 from portal.services.commissions import (
     format_pence,
     link,
@@ -422,7 +423,12 @@ def withdraw(actor: User, award: Award, reason: str, now: datetime | None = None
 
 
 def can_close_no_suitable_bid(commission: Commission, now: datetime | None = None) -> bool:
-    return commission.state_at(now or utcnow()) in NO_SUITABLE_BID_STATES
+    state = commission.state_at(now or utcnow())
+    if state not in NO_SUITABLE_BID_STATES:
+        return False
+    # The letters and the open data name every bidder: with bids still sealed, they
+    # must be opened first (an audited step of its own). With no bids there is no seal.
+    return state != CommissionState.CLOSED or submitted_count(commission) == 0
 
 
 def close_no_suitable_bid(actor: User, commission: Commission, reason: str,
@@ -436,6 +442,9 @@ def close_no_suitable_bid(actor: User, commission: Commission, reason: str,
         if locked.state_at(now) in (CommissionState.DRAFT, CommissionState.OPEN):
             raise AwardError("A commission can close with no suitable bid only after its "
                              "submission deadline")
+        if locked.state_at(now) == CommissionState.CLOSED:
+            raise AwardError("Open the bids before closing with no suitable bid: the "
+                             "letters name every bidder")
         raise AwardError("This commission cannot close with no suitable bid now. Withdraw "
                          "or return any award first")
     reason = _reason(reason, "why no bid is suitable")
