@@ -80,6 +80,9 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 26 * 1024 * 1024)
     CLAMD_ADDRESS = os.environ.get("CLAMD_ADDRESS")  # host:port of clamd, optional
 
+    # Commissions (issue 5): the shortest tender period a published commission may have
+    MIN_TENDER_DAYS = _int("MIN_TENDER_DAYS", 10)
+
     # Evaluation (issue 6): panel size, justification length, abnormally low threshold
     EVALUATORS_MIN = _int("EVALUATORS_MIN", 2)
     SCORE_JUSTIFICATION_MIN = _int("SCORE_JUSTIFICATION_MIN", 50)
