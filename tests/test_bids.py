@@ -293,6 +293,7 @@ def test_change_after_submitting_keeps_history_and_needs_resubmission(client, si
         "understanding": "A sharper understanding.", "methodology": "Same."}).status_code == 302
     page = client.get(url(w))
     assert b"submit it again before the deadline" in page.data
+    assert client.post(url(w, "/declaration"), data={"accept": "y"}).status_code == 302
     assert client.post(url(w, "/submit"), data={}).status_code == 302
     db.session.expire_all()
     bid = db.session.get(Bid, bid.id)
@@ -317,6 +318,17 @@ def test_withdraw_and_reopen(client, sign_in, world):
     assert client.post(url(w, "/change"), data={}).status_code == 302
     db.session.refresh(bid)
     assert bid.status == BidStatus.DRAFT
+    # The declaration vouched for the bid as it was: it is given again before submitting.
+    assert bid.declaration_accepted_at is None
+    assert service.section_status(bid)["declaration"] == "not_started"
+    refused = client.post(url(w, "/submit"), data={})
+    assert refused.status_code == 400 and b"declaration" in refused.data.lower()
+    db.session.refresh(bid)
+    assert bid.status == BidStatus.DRAFT and len(bid.versions) == 1
+    assert client.post(url(w, "/declaration"), data={"accept": "y"}).status_code == 302
+    assert client.post(url(w, "/submit"), data={}).status_code == 302
+    db.session.refresh(bid)
+    assert bid.status == BidStatus.SUBMITTED and len(bid.versions) == 2
 
 
 def test_material_change_asks_for_reconfirmation(client, sign_in, world):

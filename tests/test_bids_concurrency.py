@@ -97,6 +97,8 @@ def test_thirty_bidders_across_the_deadline(app, database_url):
                                 service.save_understanding(
                                     user, bid, f"Understanding, edit {step}",
                                     f"Method {number}-{step}")
+                                # A reopened bid is declared again before it is sent.
+                                service.accept_declaration(user, bid, True)
                                 db.session.commit()
                             except service.BidClosed:
                                 db.session.rollback()

@@ -728,6 +728,10 @@ def reopen(actor: User, bid: Bid) -> None:
     before = bid.status
     bid.status = BidStatus.DRAFT
     bid.withdrawn_at = None
+    # The declaration vouches for the bid as it was: a changed bid is declared again
+    # (the submitted versions keep who declared what, and when).
+    bid.declaration_accepted_at = None
+    bid.declaration_accepted_by_id = None
     db.session.flush()
     audit.record("bid.reopened", actor=actor, obj=bid,
                  data={"status_before": str(before)})
