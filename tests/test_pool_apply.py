@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +16,11 @@ from portal.models.pool import (
     PoolApplication,
     seed_declaration_questions,
 )
+from portal.models.profiles import (
+    OrganisationRegion,
+    ReviewerProfile,
+    ReviewerSensitiveData,
+)
 from tests.fixtures.users import OrganisationFactory, make_supplier
 from tests.pool_support import (
     category,
@@ -22,6 +29,7 @@ from tests.pool_support import (
     passing_answers_form,
     pdf_upload,
 )
+from tests.summary_list import change_links, summary_rows
 
 
 @pytest.fixture(autouse=True)
@@ -340,6 +348,111 @@ def test_only_an_owner_submits(client, sign_in):
     assert b"Only an owner of your organisation can submit" in response.data
     db.session.refresh(application)
     assert application.status == "draft"
+
+
+SENSITIVE_MARKER = "LIVED-EXPERIENCE-MARKER-C8K"
+
+
+def detailed_draft(organisation) -> tuple[PoolApplication, ReviewerProfile]:
+    """A draft from an organisation with every detail given and two reviewers, one with
+    special-category data, plus a removed one."""
+    organisation.legal_name = "Check Answers Ltd"
+    organisation.trading_name = "Check Answers"
+    organisation.kind = "company"
+    organisation.companies_house_number = "SC123456"
+    organisation.website = "https://check-answers.example.org"
+    organisation.is_sme = True
+    organisation.region_links.append(OrganisationRegion(region="wales"))
+    rowan = ReviewerProfile(organisation_id=organisation.id, name="Rowan Field",
+                            professional_background="health", years_experience=9)
+    rowan.sensitive = ReviewerSensitiveData(
+        lived_experience="yes", lived_experience_detail=SENSITIVE_MARKER,
+        dbs_type="enhanced", dbs_certificate_date=date(2024, 2, 29),
+    )
+    from portal.models.base import utcnow
+
+    db.session.add_all([
+        rowan,
+        ReviewerProfile(organisation_id=organisation.id, name="Ash Quinn",
+                        professional_background="law", years_experience=3),
+        ReviewerProfile(organisation_id=organisation.id, name="Former Reviewer",
+                        professional_background="law", removed_at=utcnow()),
+    ])
+    db.session.commit()
+    return make_application(organisation, status="draft"), rowan
+
+
+def test_check_your_answers_shows_every_answer_with_change_links(client, owner):
+    application, rowan = detailed_draft(owner.organisation)
+    check = f"/pool/apply/{application.id}/check"
+    page = client.get(check)
+    assert page.status_code == 200
+    rows = summary_rows(page.text)
+    assert rows["Legal name"] == "Check Answers Ltd"
+    assert rows["Trading name"] == "Check Answers"
+    assert rows["Kind of organisation"] == "Limited company"
+    assert rows["Companies House number"] == "SC123456"
+    assert rows["Registered address"] == "1 High Street<br>Leeds<br>LS1 1AA"
+    assert rows["Regions covered"] == "London, Wales"
+    assert rows["Website"] == "https://check-answers.example.org"
+    assert rows["Small or medium-sized enterprise (SME)"] == "Yes"
+    assert rows["Ash Quinn"] == "Law, 3 years of safeguarding experience"
+    assert rows["Rowan Field"] == "Health, 9 years of safeguarding experience"
+    assert "Former Reviewer" not in page.text
+    # Special-category data is never on the page, even for the owner who gave it.
+    for private in (SENSITIVE_MARKER, "29 February 2024", "29/02/2024", "2024-02-29",
+                    "Lived experience", "DBS certificate"):
+        assert private not in page.text
+
+    # Each row has a "Change" link, with hidden text saying what it changes, to the
+    # step that edits it; the organisation details come back here afterwards.
+    details = f"/organisation/details/edit?next={check}"
+    links = change_links(page.text)
+    assert {name: href for name, href in links.items() if "details/edit" in href} == {
+        "Change legal name": f"{details}#legal_name",
+        "Change trading name": f"{details}#trading_name",
+        "Change kind of organisation": f"{details}#kind",
+        "Change Companies House number": f"{details}#companies_house_number",
+        "Change registered address": f"{details}#address_line_1",
+        "Change regions covered": f"{details}#regions",
+        "Change website": f"{details}#website",
+        "Change whether the organisation is an SME": f"{details}#is_sme",
+    }
+    assert links["Change the profile of Rowan Field"] == (
+        f"/organisation/reviewers/{rowan.id}/edit"
+    )
+    assert "Change the profile of Ash Quinn" in links
+    assert links["Change service categories"] == f"/pool/apply/{application.id}/categories"
+    for href in {href.split("#")[0] for href in links.values()}:
+        assert client.get(href).status_code == 200, href
+    response = client.post(details, data={
+        "legal_name": "Check Answers Ltd", "trading_name": "", "kind": "company",
+        "companies_house_number": "SC123456", "charity_number": "",
+        "address_line_1": "2 Low Street", "address_line_2": "", "town": "Cardiff",
+        "postcode": "cf10 1aa", "regions": ["wales"], "website": "", "is_sme": "no",
+    })
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(check)
+    rows = summary_rows(client.get(check).text)
+    assert rows["Registered address"] == "2 Low Street<br>Cardiff<br>CF10 1AA"
+    assert (rows["Trading name"], rows["Website"]) == ("Not given", "Not given")
+    assert rows["Small or medium-sized enterprise (SME)"] == "No"
+
+
+def test_check_your_answers_for_a_member_who_is_not_an_owner(client, sign_in):
+    organisation = OrganisationFactory()
+    complete_details(organisation)
+    sign_in(make_supplier(organisation, role="member"))
+    application = make_application(organisation, status="draft")
+    page = client.get(f"/pool/apply/{application.id}/check").text
+    rows = summary_rows(page)
+    assert rows["Registered address"] == "1 High Street<br>Leeds<br>LS1 1AA"
+    assert rows["Reviewers"] == "No reviewer profiles added"
+    # Only an owner edits the organisation details; any member adds reviewers.
+    links = change_links(page)
+    assert not [href for href in links.values() if "/organisation/details" in href]
+    assert links["Add a reviewer profile"] == "/organisation/reviewers"
+    assert "Only an owner of your organisation can change its details." in page
 
 
 def test_withdraw_before_a_decision(client, owner):

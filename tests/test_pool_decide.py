@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models.audit import AuditEvent
+from portal.models.base import utcnow
 from portal.models.outbox import OutboxEmail
 from portal.models.pool import PoolMembership, seed_declaration_questions
+from portal.models.profiles import (
+    OrganisationRegion,
+    ReviewerProfile,
+    ReviewerSensitiveData,
+)
 from portal.services.pool import add_months
 from tests.fixtures.users import OrganisationFactory, make_staff, make_supplier
 from tests.pool_support import (
@@ -20,6 +26,7 @@ from tests.pool_support import (
     make_membership,
     passing_answers_form,
 )
+from tests.summary_list import summary_rows
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +109,121 @@ def test_review_shows_answers_assessments_and_documents(client, commissioner, ap
     assert b"Pass" in page.data
     assert b"cv-1.pdf" in page.data
     assert f"/documents/{application.evidence[0].document_id}".encode() in page.data
+
+
+SENSITIVE_MARKER = "LIVED-EXPERIENCE-MARKER-R4V"
+
+
+def add_reviewer(organisation, name, background="social_work", years=5, **columns):
+    profile = ReviewerProfile(organisation_id=organisation.id, name=name,
+                              professional_background=background, years_experience=years,
+                              **columns)
+    db.session.add(profile)
+    db.session.commit()
+    return profile
+
+
+@pytest.fixture
+def detailed_applicant(applicant):
+    """The applicant with every organisation answer given, two reviewers (one with
+    special-category data) and a removed one."""
+    applicant.trading_name = "Applicant Research"
+    applicant.kind = "company"
+    applicant.companies_house_number = "09876543"
+    applicant.address_line_2 = "Floor <2>"
+    applicant.website = "https://applicant-research.example"
+    applicant.is_sme = True
+    applicant.region_links.append(OrganisationRegion(region="north_east"))
+    db.session.commit()
+    rowan = add_reviewer(applicant, "Dr Rowan Field", "academic_research", 12)
+    rowan.sensitive = ReviewerSensitiveData(
+        ethnicity="mixed", lived_experience="yes", lived_experience_detail=SENSITIVE_MARKER,
+        dbs_type="enhanced", dbs_certificate_date=date(2024, 2, 29), dbs_update_service=True,
+    )
+    add_reviewer(applicant, "Ash Quinn", "police", 1)
+    add_reviewer(applicant, "Former Reviewer", removed_at=utcnow())
+    db.session.commit()
+    return applicant
+
+
+def assert_no_special_category_data(html: str) -> None:
+    assert SENSITIVE_MARKER not in html
+    for shown in ("29 February 2024", "29/02/2024", "2024-02-29", "Lived experience",
+                  "Mixed or multiple ethnic groups", "Ethnic group", "DBS certificate"):
+        assert shown not in html
+
+
+def test_review_shows_every_organisation_answer_and_the_reviewers(
+    client, commissioner, detailed_applicant
+):
+    application = make_application(detailed_applicant)
+    page = client.get(f"/commissioning/applications/{application.id}")
+    assert page.status_code == 200
+    rows = summary_rows(page.text)
+    assert rows["Status"] == "Submitted"
+    assert rows["Legal name"] == "Applicant Research Ltd"
+    assert rows["Trading name"] == "Applicant Research"
+    assert rows["Kind of organisation"] == "Limited company"
+    assert rows["Companies House number"] == "09876543"
+    assert "Charity number" not in rows  # a company has none to give
+    # The address is HTML (a line each), every line escaped.
+    assert rows["Registered address"] == "1 High Street<br>Floor &lt;2&gt;<br>Leeds<br>LS1 1AA"
+    assert rows["Regions covered"] == "North East, London"
+    assert rows["Website"] == "https://applicant-research.example"
+    assert rows["Small or medium-sized enterprise (SME)"] == "Yes"
+    # Reviewer names, background and experience; nothing links to a profile page.
+    assert rows["Ash Quinn"] == "Police, 1 year of safeguarding experience"
+    assert rows["Dr Rowan Field"] == "Academic research, 12 years of safeguarding experience"
+    assert page.text.index("Ash Quinn") < page.text.index("Dr Rowan Field")
+    assert "Former Reviewer" not in page.text
+    assert "/profiles/" not in page.text
+    assert_no_special_category_data(page.text)
+    # The answers of an individual: no registration numbers asked for, none shown.
+    individual = OrganisationFactory(legal_name="Sole Reviewer")
+    complete_details(individual)
+    individual.kind = "individual"
+    db.session.commit()
+    rows = summary_rows(client.get(
+        f"/commissioning/applications/{make_application(individual).id}").text)
+    assert rows["Kind of organisation"] == "Individual reviewer"
+    assert "Companies House number" not in rows and "Charity number" not in rows
+    assert rows["Website"] == "Not given"
+    assert rows["Reviewers"] == "No reviewer profiles added"
+
+
+def test_review_page_queries_do_not_grow_with_the_application(client, commissioner, app):
+    from sqlalchemy import event
+
+    small = OrganisationFactory(legal_name="Small Org")
+    complete_details(small)
+    add_reviewer(small, "Only Reviewer")
+    large = OrganisationFactory(legal_name="Large Org")
+    complete_details(large)
+    for region in ("north_east", "wales", "south_west"):
+        large.region_links.append(OrganisationRegion(region=region))
+    for n in range(8):
+        add_reviewer(large, f"Reviewer {n}")
+    ids = [make_application(small).id, make_application(large, categories=(1, 2, 3, 5)).id]
+
+    def statements_for(application_id: int) -> int:
+        db.session.expunge_all()  # the page loads everything itself, as in production
+        statements = []
+
+        def count(*args):
+            statements.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            page = client.get(f"/commissioning/applications/{application_id}")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert page.status_code == 200
+        assert "Reviewer" in page.text
+        return len(statements)
+
+    small_count, large_count = (statements_for(i) for i in ids)
+    assert large_count == small_count, (small_count, large_count)
+    assert small_count < 20
 
 
 def test_admit_and_reject_per_category(client, commissioner, applicant):

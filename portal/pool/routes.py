@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from portal.access import staff_required, supplier_required
@@ -33,6 +33,13 @@ from portal.models.pool import (
     MembershipStatus,
     PoolApplication,
     PoolMembership,
+)
+from portal.models.profiles import (
+    KIND_MAY_GIVE_CHARITY_NUMBER,
+    KIND_MAY_GIVE_COMPANY_NUMBER,
+    ORGANISATION_KIND_LABELS,
+    PROFESSIONAL_BACKGROUND_LABELS,
+    ReviewerProfile,
 )
 from portal.pool import bp
 from portal.pool.forms import (
@@ -108,6 +115,31 @@ def organisation_details_url(application: PoolApplication | None = None) -> str 
     if "profiles.details" in views:
         return url_for("profiles.details")
     return None
+
+
+ANSWER_LABELS = {
+    "kinds": ORGANISATION_KIND_LABELS,
+    "company_number_kinds": KIND_MAY_GIVE_COMPANY_NUMBER,
+    "charity_number_kinds": KIND_MAY_GIVE_CHARITY_NUMBER,
+    "backgrounds": PROFESSIONAL_BACKGROUND_LABELS,
+}
+
+
+def _reviewers(organisation_id: int):
+    """The organisation's reviewer profiles as an application shows them: name,
+    background and experience, in one query. Only these columns are read, so neither the
+    profile's own lists nor its special-category data (kept apart) are loaded."""
+    return db.session.execute(
+        select(
+            ReviewerProfile.id,
+            ReviewerProfile.name,
+            ReviewerProfile.professional_background,
+            ReviewerProfile.years_experience,
+        )
+        .where(ReviewerProfile.organisation_id == organisation_id)
+        .where(ReviewerProfile.removed_at.is_(None))
+        .order_by(func.lower(ReviewerProfile.name), ReviewerProfile.id)
+    ).all()
 
 
 def _categories() -> list[ServiceCategory]:
@@ -397,14 +429,26 @@ def check(application_id: int):
     application = _editable(application_id)
     if isinstance(application, Response):
         return application
+    organisation = application.organisation
+    back_here = url_for("pool.check", application_id=application.id)
+    change = {
+        # Only an owner edits the organisation details; any member edits reviewers.
+        "details": url_for("profiles.edit_details", next=back_here)
+        if organisation.can_edit_details(current_user) else None,
+        "reviewer": lambda profile_id: url_for("profiles.edit_reviewer", profile_id=profile_id),
+        "reviewers": url_for("profiles.reviewers"),
+    }
     return render_template(
         "pool/check.html",
         application=application,
+        organisation=organisation,
+        reviewers=_reviewers(organisation.id),
+        labels=ANSWER_LABELS,
+        change=change,
         questions=_answer_rows(application),
         problems=service.submission_problems(application),
         can_submit=application.can_submit(current_user),
         form=ConfirmForm(),
-        organisation_url=organisation_details_url(application),
     )
 
 
@@ -580,6 +624,9 @@ def review(application_id: int):
     return render_template(
         "pool/review.html",
         application=application,
+        organisation=application.organisation,
+        reviewers=_reviewers(application.organisation_id),
+        labels=ANSWER_LABELS,
         questions=_answer_rows(application),
         now=utcnow(),
         download_url=lambda item: url_for("documents.download", document_id=item.document_id),
