@@ -78,6 +78,45 @@ def test_queue_lists_submitted_applications_with_days_waited(client, commissione
                       ).status_code == 200
 
 
+def test_queue_status_filter(client, commissioner):
+    def application(name, status):
+        return make_application(OrganisationFactory(legal_name=name), status=status,
+                                with_evidence=False)
+
+    made = {
+        status: application(f"{status.replace('_', ' ').title()} Org", status)
+        for status in ("submitted", "changes_requested", "withdrawn", "admitted", "rejected")
+    }
+    # A draft, and an application withdrawn before it was ever submitted, are never in the
+    # queue, whatever the filter: commissioners see only what has been sent to them.
+    draft = application("Draft Org", "draft")
+    unsent = application("Unsent Org", "withdrawn")
+    unsent.first_submitted_at = unsent.submitted_at = None
+    db.session.commit()
+
+    def listed(query: str) -> set[str]:
+        page = client.get(f"/commissioning/applications{query}")
+        assert page.status_code == 200
+        shown = {a for a in [*made.values(), draft, unsent]
+                 if f'href="/commissioning/applications/{a.id}"' in page.text}
+        assert f"{len(shown)} application" in page.text
+        return {a.organisation.legal_name for a in shown}
+
+    assert listed("") == {"Submitted Org"}
+    assert listed("?status=submitted") == {"Submitted Org"}
+    assert listed("?status=changes_requested") == {"Changes Requested Org"}
+    assert listed("?status=withdrawn") == {"Withdrawn Org"}
+    assert listed("?status=admitted") == {"Admitted Org"}
+    assert listed("?status=rejected") == {"Rejected Org"}
+    assert listed("?status=all") == {
+        "Submitted Org", "Changes Requested Org", "Withdrawn Org", "Admitted Org",
+        "Rejected Org",
+    }
+    # The status filter combines with the category filter.
+    assert listed(f"?status=all&category={category(2).id}") == set()
+    assert listed(f"?status=withdrawn&category={category(1).id}") == {"Withdrawn Org"}
+
+
 def test_queue_is_paginated_with_bounded_queries(client, commissioner, app):
     from sqlalchemy import event
 
