@@ -291,6 +291,12 @@ def test_withdraw_during_standstill_tells_the_bidders(app):
     db.session.commit()
     assert award.status == AwardStatus.WITHDRAWN
     assert ev.commission.state == CommissionState.MODERATED
+    withdrawn = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "award.withdrawn")).one()
+    assert withdrawn.actor_id == ev.commissioner.id
+    assert withdrawn.object_id == str(award.id)
+    assert withdrawn.data["reason"] == "A challenge showed an error in the scores."
+    assert withdrawn.data["emails"] == len(ev.suppliers)
     for user in ev.suppliers:
         assert any(m.template == "award_withdrawn" for m in _mail_to(user.email))
     with pytest.raises(service.AwardError):

@@ -489,10 +489,14 @@ def test_moderator_with_a_conflict_must_be_replaced(app):
     problems = [m for _, m in service.moderation_problems(setup.commission)]
     assert problems == ["The moderator declared a conflict with Bidder A Ltd: choose "
                         "another moderator"]
-    service.set_moderator(setup.commissioner, setup.commission,
-                          service.assignments(setup.commission)[1].id)
+    new_moderator = service.assignments(setup.commission)[1]
+    service.set_moderator(setup.commissioner, setup.commission, new_moderator.id)
     db.session.commit()
     assert service.moderation_problems(setup.commission) == []
+    chosen = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "evaluation.moderator_chosen").order_by(AuditEvent.sequence)).all()
+    assert chosen[-1].data == {"assignment_id": new_moderator.id, "user_id": other.id}
+    assert chosen[-1].actor_id == setup.commissioner.id
 
 
 def test_removing_an_evaluator(app, client):
@@ -511,6 +515,10 @@ def test_removing_an_evaluator(app, client):
                        f"evaluators/{panel[2].id}/remove").status_code == 302
     db.session.expire_all()
     assert len(service.assignments(setup.commission)) == 2
+    removed = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "evaluation.evaluator_removed")).one()
+    assert removed.data == {"assignment_id": panel[2].id, "user_id": third.id}
+    assert removed.actor_id == setup.commissioner.id
     # a removed evaluator loses access at once
     login_as(client, third)
     assert client.get(f"/evaluation/commissions/{setup.commission.id}").status_code == 404

@@ -8,8 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from portal.extensions import db
+from portal.models.audit import AuditEvent
 from portal.models.evaluation import AbnormallyLowOutcome
 from portal.services import evaluation as service
 from portal.services.ranking import (
@@ -181,6 +183,13 @@ def test_abnormally_low_flag_decision_and_exclusion(app):
     db.session.commit()
     ranking = rank_bids(setup.commission)
     assert ranking.excluded == [] and ranking.leader.bid_id == low.id
+    decisions = list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "evaluation.abnormally_low_decided")
+        .order_by(AuditEvent.sequence)))
+    assert [(e.object_id, e.data["outcome_before"], e.data["outcome"]) for e in decisions] == [
+        (str(low.id), None, "rejected"), (str(low.id), "rejected", "accepted")]
+    assert all(e.actor_id == setup.commissioner.id for e in decisions)
+    assert decisions[1].data["reason"] == "The bidder explained the price: a university subsidy."
 
 
 def test_no_price_before_the_envelope_even_when_asked(app):
