@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models.audit import AuditEvent
+from portal.models.base import utcnow
 from portal.models.profiles import ReviewerProfile
-from tests.fixtures.users import OrganisationFactory, make_staff
+from tests.fixtures.users import OrganisationFactory, make_staff, make_supplier
 from tests.pool_support import category, make_membership
 
 
@@ -47,6 +48,86 @@ def test_public_list_search_and_filter(client, pool):
     assert b"Beta University" in filtered.data and b"Alpha Reviews" not in filtered.data
     assert b"No members match" in client.get("/pool?q=%25_").data
     assert client.get("/pool?page=999&category=abc").status_code == 200
+
+
+def reviewer(organisation, name, **columns) -> ReviewerProfile:
+    profile = ReviewerProfile(organisation_id=organisation.id, name=name,
+                              professional_background="health", **columns)
+    db.session.add(profile)
+    db.session.commit()
+    return profile
+
+
+def members_listed(page) -> list[str]:
+    """The organisation headings on /pool, in order (one per member listed)."""
+    import re
+
+    return re.findall(r'<h2 class="govuk-heading-m govuk-!-margin-bottom-1">(.*?)</h2>',
+                      page.text)
+
+
+def csv_rows(response) -> list[tuple[str, str]]:
+    assert response.status_code == 200
+    rows = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    return [(r["organisation"], r["category_number"]) for r in rows]
+
+
+def test_public_search_matches_reviewer_names(client, pool):
+    alpha, beta, gone = pool
+    reviewer(alpha, "Ada Lovelace")  # a second match in one organisation: still one row
+    reviewer(beta, "Zed Former", removed_at=utcnow())
+    reviewer(gone, "Ada Suspended")  # the organisation is not in force in any category
+    for query in ("ada", "ADA REV", "lovelace"):
+        page = client.get(f"/pool?q={query}")
+        assert members_listed(page) == ["Alpha"], query
+        assert "1 member." in page.text
+        assert csv_rows(client.get(f"/pool.csv?q={query}")) == [
+            ("Alpha Reviews Ltd", "1"), ("Alpha Reviews Ltd", "4"),
+        ]
+    # A removed reviewer's name finds nothing, nor does a suspended member's reviewer.
+    for query in ("zed", "suspended"):
+        assert members_listed(client.get(f"/pool?q={query}")) == [], query
+        assert csv_rows(client.get(f"/pool.csv?q={query}")) == [], query
+    # Organisation names still match, and the category filter still applies.
+    assert members_listed(client.get("/pool?q=university")) == ["Beta University"]
+    assert members_listed(client.get(f"/pool?q=ada&category={category(2).id}")) == []
+    assert csv_rows(client.get(f"/pool.csv?q=ada&category={category(4).id}")) == [
+        ("Alpha Reviews Ltd", "4"),
+    ]
+    # The wildcards of LIKE typed in a search match only themselves, in names too.
+    reviewer(beta, "Bo_b 100%")
+    assert members_listed(client.get("/pool?q=o_b 100%25")) == ["Beta University"]
+    assert members_listed(client.get("/pool?q=o_b 10_%25")) == []
+
+
+def test_public_list_and_csv_never_show_private_details(client, pool):
+    alpha, _beta, _gone = pool
+    alpha.kind = "charity"
+    alpha.companies_house_number = "SC987654"
+    alpha.charity_number = "1187654"
+    alpha.address_line_1 = "17 Quibble Lane"
+    alpha.address_line_2 = "Unit Nine"
+    alpha.town = "Zedbury"
+    alpha.postcode = "ZE1 9QX"
+    db.session.commit()
+    make_supplier(alpha, role="owner", email="owner@alpha-private.example")
+    ada = db.session.scalars(select(ReviewerProfile).filter_by(name="Dr Ada Reviewer")).one()
+    ada.day_rate_pence = 73_900
+    ada.summary = "Summary-marker-not-public"
+    db.session.commit()
+    private = ("SC987654", "1187654", "17 Quibble Lane", "Unit Nine", "Zedbury",
+               "ZE1 9QX", "ze1 9qx", "owner@alpha-private.example", "alpha-private",
+               "£739", "739.00", "73900", "73,900", "Summary-marker-not-public")
+    for response in (client.get("/pool"), client.get("/pool?q=ada"),
+                     client.get("/pool.csv"), client.get("/pool.csv?q=ada")):
+        body = response.get_data(as_text=True)
+        assert "Dr Ada Reviewer" in body and "Alpha" in body  # the right rows are there
+        for value in private:
+            assert value not in body, (response.request.path, value)
+    # Searching for a private value finds nobody: only names are searched.
+    for value in ("Quibble", "ZE1", "SC987654", "1187654", "alpha-private", "739"):
+        assert members_listed(client.get(f"/pool?q={value}")) == [], value
+        assert csv_rows(client.get(f"/pool.csv?q={value}")) == [], value
 
 
 def test_public_list_paginates(client, app):

@@ -962,13 +962,34 @@ def membership_list(*, status: str, category_id: int | None, search: str, page: 
     return _paginate(query, page, QUEUE_PAGE_SIZE, count.where(and_(*conditions)))
 
 
+def _like_pattern(search: str) -> str:
+    """A LIKE pattern (escape character backslash) matching `search` anywhere, in lower
+    case; the wildcards % and _ typed in a search match themselves."""
+    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _name_matches(search: str):
-    pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
-        "_", "\\_"
-    ) + "%"
+    """The organisation's legal or trading name contains `search`."""
+    pattern = _like_pattern(search)
     return or_(
         func.lower(Organisation.legal_name).like(pattern, escape="\\"),
         func.lower(func.coalesce(Organisation.trading_name, "")).like(pattern, escape="\\"),
+    )
+
+
+def _reviewer_matches(search: str):
+    """One of the organisation's reviewers (not removed) has a name containing `search`:
+    an EXISTS subquery, so an organisation with several matching reviewers is still one
+    row. Only the name: what the public list shows, nothing else of the profile."""
+    from portal.models.profiles import ReviewerProfile
+
+    return (
+        select(ReviewerProfile.id)
+        .where(ReviewerProfile.organisation_id == Organisation.id)
+        .where(ReviewerProfile.removed_at.is_(None))
+        .where(func.lower(ReviewerProfile.name).like(_like_pattern(search), escape="\\"))
+        .exists()
     )
 
 
@@ -1006,7 +1027,8 @@ def _public_conditions(search: str, category_id: int | None):
         membership = membership.where(PoolMembership.category_id == category_id)
     conditions = [membership.exists()]
     if search:
-        conditions.append(_name_matches(search))
+        # The page shows organisation and reviewer names, so a search matches either.
+        conditions.append(or_(_name_matches(search), _reviewer_matches(search)))
     return and_(*conditions)
 
 
