@@ -10,6 +10,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from portal import crypto
 from portal.extensions import db
 from portal.models import RecoveryCode, User
 from portal.models.base import utcnow
@@ -315,6 +316,12 @@ def test_totp_secret_not_kept_in_session_after_enrolment(client, frozen):
     _password_step(client, "ada@example.org")
     page = client.get("/second-factor/set-up").text
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    # While enrolling, the signed (readable) session cookie carries the seed encrypted.
+    with client.session_transaction() as sess:
+        pending = sess["totp_pending_secret"]
+    assert secret not in pending and crypto.decrypt(pending) == secret
+    again = client.get("/second-factor/set-up").text  # the same seed until it is proved
+    assert re.search(r'id="totp-secret">([A-Z2-7 ]+)<', again).group(1).replace(" ", "") == secret
     client.post("/second-factor/set-up", data={"code": current_code(secret)})
     with client.session_transaction() as sess:
         assert "totp_pending_secret" not in sess

@@ -3,6 +3,7 @@ and the staff second factor. Thin: parse the form, call one service, commit once
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 
@@ -23,6 +24,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from portal import crypto
 from portal.access import mark_second_factor_passed, second_factor_passed
 from portal.auth import forms
 from portal.extensions import db, limiter, login_manager
@@ -550,15 +552,17 @@ def _qr_svg(uri: str) -> Markup:
 
 
 def _pending_secret() -> str:
-    secret = session.get(PENDING_TOTP_KEY)
-    if not isinstance(secret, str) or len(secret) != 32:
-        secret = accounts.new_totp_secret()
-        session[PENDING_TOTP_KEY] = secret
-    try:
-        pyotp.TOTP(secret).now()
-    except Exception:  # a damaged value: start again
-        secret = accounts.new_totp_secret()
-        session[PENDING_TOTP_KEY] = secret
+    """The seed being enrolled, kept in the session until the first code proves it. The
+    session is a signed cookie anyone holding it can read, so the seed travels encrypted
+    as stored seeds are (DATA_ENCRYPTION_KEYS)."""
+    stored = session.get(PENDING_TOTP_KEY)
+    if isinstance(stored, str):
+        with contextlib.suppress(crypto.DecryptionError, ValueError, TypeError):
+            secret = crypto.decrypt(stored)  # damaged or from a retired key: start again
+            if len(secret) == 32 and pyotp.TOTP(secret).now():
+                return secret
+    secret = accounts.new_totp_secret()
+    session[PENDING_TOTP_KEY] = crypto.encrypt(secret)
     return secret
 
 
