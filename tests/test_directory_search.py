@@ -292,6 +292,56 @@ def test_facet_counts(world):
     assert result.facets["dbs"] == {"current": 2}
 
 
+def test_review_type_facet_counts_each_type_at_the_chosen_minimum(world):
+    # No minimum: reviewers with at least one review of each type; "any" is everyone.
+    facets = search(SearchParams()).facets
+    assert facets["review_type"] == {"lcspr": 5, "serious_case": 2, "rapid": 2,
+                                     "literature": 1, "any": 8}
+    # A minimum counts every type at that minimum, without the type's own filter, so the
+    # other choices still show what they would leave.
+    result = search(SearchParams(review_type="lcspr", min_reviews=3))
+    assert result.total == 3
+    assert result.facets["review_type"] == {"lcspr": 3, "serious_case": 2, "rapid": 1,
+                                            "literature": 1, "any": 8}
+    # Each count is what choosing that type leaves.
+    for review_type, count in result.facets["review_type"].items():
+        if review_type != "any":
+            assert search(SearchParams(review_type=review_type, min_reviews=3)).total == count
+    # The other filters and the free text limit it.
+    result = search(SearchParams(review_type="lcspr", min_reviews=3,
+                                 regions=["yorkshire_humber"]))
+    assert result.facets["review_type"] == {"lcspr": 2, "serious_case": 1, "any": 3}
+    assert search(SearchParams(text="neglect")).facets["review_type"] == {
+        "lcspr": 3, "rapid": 2, "literature": 1, "any": 5}
+    # A minimum of 0 filters nothing, so it counts like no minimum.
+    assert search(SearchParams(review_type="lcspr", min_reviews=0)).facets[
+        "review_type"]["lcspr"] == 5
+    # And it narrows the other facets as a filter does.
+    result = search(SearchParams(review_type="serious_case", min_reviews=1))
+    assert result.facets["background"] == {"police": 1, "law": 1}
+
+
+def test_available_from_facet_counts_who_is_available_by_the_date(world):
+    today = utcnow().date()
+    assert search(SearchParams()).facets["available_from"] == {}
+    soon = today + timedelta(days=7)
+    result = search(SearchParams(available_from=soon))
+    # Dev is available in 60 days and Eve is not taking on work: 6 of the 8.
+    assert result.facets["available_from"] == {soon.isoformat(): 6, "any": 8}
+    assert result.facets["available_from"][soon.isoformat()] == result.total
+    later = today + timedelta(days=90)
+    assert search(SearchParams(available_from=later)).facets["available_from"] == {
+        later.isoformat(): 7, "any": 8}
+    # Within the other filters (London: Dev and Eve, neither available within a week).
+    assert search(SearchParams(available_from=soon, regions=["london"])).facets[
+        "available_from"] == {"any": 2}
+    result = search(SearchParams(available_from=soon, review_type="lcspr", min_reviews=3))
+    assert result.facets["available_from"] == {soon.isoformat(): 2, "any": 3}
+    # The date limits the review type counts (Eve is not available).
+    assert result.facets["review_type"]["lcspr"] == 2
+    assert result.facets["review_type"]["any"] == 6
+
+
 def test_pagination_boundaries(app):
     organisation = member_organisation()
     for i in range(25):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import String, and_, cast, func, literal, select, union_all
+from sqlalchemy import String, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from portal.extensions import db
@@ -38,7 +38,17 @@ from portal.search.tokens import ParsedQuery, parse_query
 
 PER_PAGE_CHOICES = (10, 20, 50)
 DEFAULT_PER_PAGE = 20
-FACET_DIMENSIONS = ("category", "expertise", "region", "competence", "background", "dbs")
+# The facets, named as the search parameters they count: for each, value -> how many
+# reviewers choosing it would leave (values leaving none are left out). review_type and
+# available_from also count "any" (that filter not used):
+# - review_type: per review type, the reviewers with at least the chosen minimum number of
+#   reviews of that type (at least 1 when no minimum is chosen);
+# - available_from: the reviewers available by the date entered (keyed by its ISO date;
+#   only when a date is entered), and "any", the reviewers whatever their availability.
+FACET_DIMENSIONS = ("category", "expertise", "region", "review_type", "competence",
+                    "background", "available_from", "dbs")
+ANY = "any"
+REVIEW_TYPE_ORDER = tuple(ReviewType)
 
 
 @dataclass
@@ -155,6 +165,14 @@ def _experience_column(params: SearchParams):
     return total
 
 
+def _available_by(when: date):
+    rp = ReviewerProfile
+    return and_(
+        rp.is_unavailable.is_(False),
+        (rp.available_from.is_(None)) | (rp.available_from <= when),
+    )
+
+
 def _filters(params: SearchParams, now: datetime) -> list[tuple[str, object]]:
     """(dimension, condition) pairs; the dimension names the facet a condition belongs to."""
     rp = ReviewerProfile
@@ -177,7 +195,7 @@ def _filters(params: SearchParams, now: datetime) -> list[tuple[str, object]]:
             rp.id, select(region.reviewer_id).where(region.region.in_(params.regions)))))
     if params.review_type and params.min_reviews:
         column = getattr(rp, REVIEW_COUNT_COLUMNS[ReviewType(params.review_type)])
-        out.append(("reviews", column >= params.min_reviews))
+        out.append(("review_type", column >= params.min_reviews))
     for area in params.competences:
         competence = aliased(ReviewerCompetence)
         out.append(("competence", _in(rp.id, select(competence.reviewer_id).where(
@@ -185,10 +203,7 @@ def _filters(params: SearchParams, now: datetime) -> list[tuple[str, object]]:
     if params.backgrounds:
         out.append(("background", rp.professional_background.in_(params.backgrounds)))
     if params.available_from:
-        out.append(("available", and_(
-            rp.is_unavailable.is_(False),
-            (rp.available_from.is_(None)) | (rp.available_from <= params.available_from),
-        )))
+        out.append(("available_from", _available_by(params.available_from)))
     if params.dbs_current:
         out.append(("dbs", rp.dbs_current.is_(True)))
     return out
@@ -349,6 +364,32 @@ def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]
         select(literal("dbs"), literal("current"), func.count(rp.id))
         .where(*conditions("dbs"), rp.dbs_current.is_(True))
     )
+    # review_type: a single-valued choice, so counted without the minimum's own filter. One
+    # scan, grouped by which types reach the threshold ("1" or "0" per type, in
+    # REVIEW_TYPE_ORDER); the per-type sums and "any" are made below. At most 64 groups.
+    threshold = params.min_reviews or 1
+    reaches = [
+        case((getattr(rp, REVIEW_COUNT_COLUMNS[t]) >= threshold, literal("1")),
+             else_=literal("0"))
+        for t in REVIEW_TYPE_ORDER
+    ]
+    pattern = reaches[0]
+    for flag in reaches[1:]:
+        pattern = pattern + flag
+    parts.append(
+        select(literal("_types"), pattern, func.count(rp.id))
+        .where(*conditions("review_type"))
+        .group_by(pattern)
+    )
+    # available_from: only when a date is entered; one scan grouped by available or not.
+    if params.available_from:
+        available = case((_available_by(params.available_from), literal("1")),
+                         else_=literal("0"))
+        parts.append(
+            select(literal("_available"), available, func.count(rp.id))
+            .where(*conditions("available_from"))
+            .group_by(available)
+        )
     facets: dict[str, dict[str, int]] = {d: {} for d in FACET_DIMENSIONS}
     per_organisation: dict[str, int] = {}
     organisation_categories: list[tuple[str, str]] = []
@@ -358,6 +399,15 @@ def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]
         elif dimension == "_orgcat":
             organisation, _, number = str(value).partition(":")
             organisation_categories.append((organisation, number))
+        elif dimension == "_types":
+            _add(facets["review_type"], ANY, n)
+            for review_type, flag in zip(REVIEW_TYPE_ORDER, str(value), strict=True):
+                if flag == "1":
+                    _add(facets["review_type"], review_type.value, n)
+        elif dimension == "_available":
+            _add(facets["available_from"], ANY, n)
+            if str(value) == "1":
+                _add(facets["available_from"], params.available_from.isoformat(), n)
         elif n:
             facets[dimension][str(value)] = int(n)
     for organisation, number in organisation_categories:
@@ -365,6 +415,11 @@ def _facets(params, now, base, filters, text_match) -> dict[str, dict[str, int]]
         if count:
             facets["category"][number] = facets["category"].get(number, 0) + count
     return facets
+
+
+def _add(counts: dict[str, int], value: str, n) -> None:
+    if n:
+        counts[value] = counts.get(value, 0) + int(n)
 
 
 def expertise_tags_by_id() -> dict[int, ExpertiseTag]:
