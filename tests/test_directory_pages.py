@@ -323,6 +323,47 @@ def test_available_from_filter_from_the_page(client, sign_in, member):
     page = client.get(f"/directory?available_from-day={when.day}&available_from-month="
                       f"{when.month}&available_from-year={when.year}").text
     assert "Soon Available" in page and "Later Available" not in page
+    # How many the date leaves, out of those the other filters leave, beside the field.
+    by_then = f"{when.day} {when.strftime('%B %Y')}"
+    assert (f"For example, 1 9 2027. 1 of the 2 reviewers matching your other filters is "
+            f"available by {by_then}") in page
+    assert "matching your other filters" not in client.get("/directory").text
+    # The API has the same counts.
+    facets = client.get(f"/api/directory/reviewers?available_from={when.isoformat()}"
+                        ).json["facets"]
+    assert facets["available_from"] == {when.isoformat(): 1, "any": 2}
+    page = client.get(f"/directory?available_from-day={when.day}&available_from-month="
+                      f"{when.month}&available_from-year={when.year}&region=wales").text
+    assert "For example, 1 9 2027. No reviewers match your other filters" in page
+
+
+def test_review_type_options_show_how_many_each_leaves(client, sign_in, member):
+    reviewer("Ada Achebe", lcspr=4, serious_case=1)
+    reviewer("Ben Baxter", lcspr=1)
+    reviewer("Cy Cole", serious_case=2, regions=["wales"])
+    sign_in(member)
+    page = client.get("/directory").text
+    assert "how many reviewers have authored at least 1 review of that type" in page
+    assert ">Any type (3)</option>" in page
+    assert "Local child safeguarding practice review (LCSPR) (2)</option>" in page
+    assert "Serious case review (2)</option>" in page
+    assert "Rapid review (0)</option>" in page
+    # At the chosen minimum; the other filters still narrow the counts.
+    page = client.get("/directory?review_type=serious_case&min_reviews=2").text
+    assert "1 reviewer found" in page and "Cy Cole" in page
+    assert "how many reviewers have authored at least 2 reviews of that type" in page
+    assert "Local child safeguarding practice review (LCSPR) (1)</option>" in page
+    assert "Serious case review (1)</option>" in page
+    assert ">Any type (3)</option>" in page
+    page = client.get("/directory?review_type=lcspr&min_reviews=1&region=london").text
+    assert "Local child safeguarding practice review (LCSPR) (2)</option>" in page
+    assert "Serious case review (1)</option>" in page
+    assert ">Any type (2)</option>" in page
+    body = client.get("/api/directory/reviewers?review_type=serious_case&min_reviews=2").json
+    assert body["facets"]["review_type"] == {"lcspr": 1, "serious_case": 1, "any": 3}
+    # No counts when the filters cannot be read.
+    page = client.get("/directory?min_reviews=lots").text
+    assert "Any type (" not in page and "authored at least" not in page
 
 
 def test_expertise_all_from_the_page(client, sign_in, member):
