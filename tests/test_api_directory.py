@@ -8,6 +8,7 @@ from datetime import date
 from portal.api.openapi import document
 from portal.extensions import db
 from portal.models import ReviewerSensitiveData, utcnow
+from portal.search import FACET_DIMENSIONS
 from tests.directory_support import member_organisation, reviewer, tag
 from tests.fixtures.users import make_partnership_member, make_staff, make_supplier
 
@@ -165,3 +166,28 @@ def test_openapi_document_is_well_formed():
     # Every card field the API returns is described.
     described = set(schemas["ReviewerSummary"]["properties"])
     assert {"why", "links", "dbs_current", "availability"} <= described
+    # And every facet, each with its own description.
+    facets = schemas["ReviewerSearch"]["properties"]["facets"]
+    assert set(facets["properties"]) == set(facets["required"]) == set(FACET_DIMENSIONS)
+    assert {"review_type", "available_from"} <= set(FACET_DIMENSIONS)
+    assert all(item["description"] for item in facets["properties"].values())
+
+
+def test_facets_are_what_the_document_says(client, sign_in):
+    _world()
+    sign_in(make_partnership_member())
+    facets_schema = document()["components"]["schemas"]["ReviewerSearch"]["properties"][
+        "facets"]
+    when = utcnow().date().isoformat()
+    body = client.get(f"/api/directory/reviewers?available_from={when}&review_type=lcspr"
+                      "&min_reviews=2").json
+    facets = body["facets"]
+    assert set(facets) == set(facets_schema["properties"])
+    assert all(isinstance(n, int) and n >= 1 for counts in facets.values()
+               for n in counts.values())
+    # Ada (4 LCSPRs) and Ben (1): the minimum of 2 leaves one; both are available today.
+    assert body["total"] == 1
+    assert facets["review_type"] == {"lcspr": 1, "any": 2}
+    assert facets["available_from"] == {when: 1, "any": 1}
+    # No date, no availability counts.
+    assert client.get("/api/directory/reviewers").json["facets"]["available_from"] == {}

@@ -2,8 +2,9 @@
 
 Other areas add their endpoints (the OCDS open data of issue 6, for example) with
 `register_path("/api/ocds/...", {...})` from their own module, and their schemas with
-`register_schema(name, schema)`; tests/test_api_openapi.py fails when any /api/ route is
-missing from the document.
+`register_schema(name, schema)`; tests/test_api_directory.py
+(test_every_api_route_is_in_the_openapi_document) fails when any /api/ route is missing
+from the document.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from portal.models.profiles import (
     ProfessionalBackground,
     ReviewType,
 )
-from portal.search.query import PER_PAGE_CHOICES
+from portal.search.query import ANY, FACET_DIMENSIONS, PER_PAGE_CHOICES
 
 _EXTRA_PATHS: dict[str, dict] = {}
 _EXTRA_SCHEMAS: dict[str, dict] = {}
@@ -122,6 +123,23 @@ CARD_PROPERTIES = {
         "self": {"type": "string"}, "profile_page": {"type": "string"}}},
 }
 
+FACET_DESCRIPTIONS = {
+    "category": "Service category number -> reviewers whose organisation is actively "
+    "admitted to it.",
+    "expertise": "Expertise tag id -> reviewers with that expertise (within the tags "
+    "already chosen when expertise_mode is all).",
+    "region": "Region code -> reviewers working there.",
+    "review_type": "Review type -> reviewers who have authored at least min_reviews of "
+    f"that type (at least 1 when min_reviews is not given or is 0), counted without the "
+    f"min_reviews filter; `{ANY}`: reviewers whatever their reviews.",
+    "competence": "Competence area -> reviewers able to analyse it (within the "
+    "competences already chosen, as all must match).",
+    "background": "Professional background -> reviewers with it.",
+    "available_from": "Only when available_from is given: that date (YYYY-MM-DD) -> "
+    f"reviewers available by then; `{ANY}`: reviewers whatever their availability.",
+    "dbs": "`current` -> reviewers with a current enhanced DBS check.",
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error"],
@@ -174,10 +192,16 @@ SCHEMAS: dict[str, Any] = {
             "results": {"type": "array", "items": _ref("ReviewerSummary")},
             "facets": {
                 "type": "object",
-                "description": "Per filter, how many reviewers each value leaves: "
-                "category, expertise (tag id), region, competence, background, dbs.",
-                "additionalProperties": {"type": "object",
-                                         "additionalProperties": {"type": "integer"}},
+                "description": "Per filter, how many reviewers each value leaves, with the "
+                "other filters and the free text applied (values leaving none are left "
+                "out). Keyed as the query parameters.",
+                "required": list(FACET_DIMENSIONS),
+                "properties": {
+                    name: {"type": "object", "description": FACET_DESCRIPTIONS[name],
+                           "additionalProperties": {"type": "integer", "minimum": 1}}
+                    for name in FACET_DIMENSIONS
+                },
+                "additionalProperties": False,
             },
             "links": {"type": "object", "properties": {
                 "self": {"type": "string"},
