@@ -4,7 +4,9 @@ query budget, and who may see what."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -405,3 +407,29 @@ def test_track_record_lists_confirmed_awards_only(client, sign_in, member):
     page = client.get(f"/directory/reviewers/{winner_profile.id}").text
     assert evaluated.commission.title in page and "In progress" in page
     assert client.get(f"/api/directory/reviewers/{loser_profile.id}").json["track_record"] == []
+
+    # Once the commission is completed, its date is shown beside the award's.
+    award = db.session.scalar(select(Award))
+    awarded, completed = now - timedelta(days=90), now - timedelta(days=10)
+    award.confirmed_at = awarded
+    evaluated.commission.completed_at = completed
+    db.session.commit()
+    body = client.get(f"/api/directory/reviewers/{winner_profile.id}").json
+    assert body["track_record"] == [{"title": evaluated.commission.title,
+                                     "awarded_on": awarded.date().isoformat(),
+                                     "completed_on": completed.date().isoformat()}]
+    page = client.get(f"/directory/reviewers/{winner_profile.id}").text
+    rows = _table_rows(page)
+    header = rows.index(["Commission", "Awarded", "Completed"])
+    assert rows[header + 1] == [evaluated.commission.title, awarded.date().isoformat(),
+                                completed.date().isoformat()]
+    assert "In progress" not in page
+
+
+def _table_rows(page: str) -> list[list[str]]:
+    """The cells of the page's table rows, as text."""
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+         for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    ]
