@@ -95,12 +95,28 @@ def test_reply_round_trip(client, sign_in, parties):
     db.session.expire_all()
     assert enquiry.status == "open"
     assert [m.side for m in enquiry.messages] == ["partnership", "reviewer", "partnership"]
+    # Each reply is audited: who, on which enquiry, from which side, which message; the
+    # words stay out of the audit trail.
+    replies = _replied_events()
+    assert [(e.actor_id, e.object_type, e.object_id, e.data) for e in replies] == [
+        (parties["colleague"].id, Enquiry.__tablename__, str(enquiry.id),
+         {"side": "reviewer", "message_id": enquiry.messages[1].id}),
+        (parties["sender"].id, Enquiry.__tablename__, str(enquiry.id),
+         {"side": "partnership", "message_id": enquiry.messages[2].id}),
+    ]
+    assert not any("March" in str(e.data) or "Thank you" in str(e.data) for e in replies)
     # An empty reply is refused with a message and nothing saved.
     response = client.post(f"/directory/enquiries/{enquiry.id}/reply", data={"body": "  "})
     assert response.status_code == 400
     assert "Enter your reply" in response.text
     db.session.expire_all()
     assert len(enquiry.messages) == 3
+    assert len(_replied_events()) == 2
+
+
+def _replied_events() -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "directory.enquiry_replied").order_by(AuditEvent.sequence)))
 
 
 def test_thread_is_visible_to_its_two_parties_only(client, sign_in, parties):
