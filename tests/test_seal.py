@@ -219,3 +219,70 @@ def test_sealed_audit_events_are_recognised(sealed):
     service.open_bids(staff["commissioner"], commission)
     db.session.commit()
     assert not any(service.is_sealed_audit_event(e) for e in events + uploads)
+
+
+def _sweep_urls(app, commission: Commission, bids) -> list[str]:
+    """Every GET page a signed-in person could open about this commission or its bids,
+    and every page that needs no identifier at all (lists, exports, the audit trail, open
+    data): the whole surface through which a sealed bid could show."""
+    fillers = {"commission_id": [commission.id], "bid_id": [bid.id for bid in bids]}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in ("static", "assets"):
+            continue
+        if not set(rule.arguments) <= set(fillers):
+            continue
+        choices = [{}]
+        for name in rule.arguments:
+            choices = [{**c, name: value} for c in choices for value in fillers[name]]
+        with app.test_request_context():
+            from flask import url_for
+
+            urls += [url_for(rule.endpoint, **values) for values in choices]
+    return sorted(set(urls))
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_no_page_or_export_shows_a_sealed_bid(app, sealed, role):
+    commission, staff, bids = sealed
+    documents = [str(d.document_id) for bid in bids for d in bid.documents]
+    titles = {d.title for bid in bids for d in bid.documents}
+    bid_ids = [bid.id for bid in bids]
+    urls = _sweep_urls(app, commission, bids)
+    assert f"/evaluation/commissions/{commission.id}" in urls  # the sweep reaches them
+    assert f"/commissioning/commissions/{commission.id}/award" in urls
+    db.session.commit()  # nothing held open while the app answers
+    with app.test_client() as client:
+        login_as(client, staff[role])
+        for url in urls:
+            response = client.get(url)
+            # A streamed export reads on its own connection after the request; let the
+            # test's session (and SQLite's lock) go first, as a real request's would.
+            # See tests/test_audit_admin.py: body().
+            db.session.remove()
+            body = response.get_data(as_text=True) + response.headers.get("Location", "")
+            assert SECRET_METHOD not in body, url
+            for document_id in documents:
+                assert document_id not in body, url
+            for title in titles:
+                assert title not in body, url
+            for bid_id in bid_ids:
+                assert f"/bids/{bid_id}" not in body, url
+
+
+def test_the_sweep_finds_the_bid_once_opened(app, sealed):
+    """The control for the test above: after opening, the same sweep shows the bid to
+    the commissioner, so the sweep does reach the pages that would leak it."""
+    commission, staff, bids = sealed
+    service.open_bids(staff["commissioner"], commission)
+    db.session.commit()
+    urls = _sweep_urls(app, commission, bids)
+    with app.test_client() as client:
+        login_as(client, staff["commissioner"])
+        showing = []
+        for url in urls:
+            response = client.get(url)
+            db.session.remove()
+            if SECRET_METHOD in response.get_data(as_text=True):
+                showing.append(url)
+    assert f"/commissioning/commissions/{commission.id}/bids/{bids[0].id}" in showing
