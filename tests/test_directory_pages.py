@@ -126,7 +126,11 @@ def _budget(client, url_10: str, url_50: str) -> tuple[int, int]:
     return len(ten), len(fifty)
 
 
-@pytest.mark.parametrize("query", ["", "&q=reviewer+practice", "&region=london&competence=race"])
+REVIEW_TYPE_AND_DATE = "&review_type=lcspr&min_reviews=2&available_from=2030-01-01"
+
+
+@pytest.mark.parametrize("query", ["", "&q=reviewer+practice", "&region=london&competence=race",
+                                   REVIEW_TYPE_AND_DATE])
 def test_query_budget_page_and_api(client, sign_in, member, many, query):
     sign_in(member)
     ten, fifty = _budget(client, f"/directory?per_page=10{query}",
@@ -136,6 +140,17 @@ def test_query_budget_page_and_api(client, sign_in, member, many, query):
     ten, fifty = _budget(client, f"/api/directory/reviewers?per_page=10{query}",
                          f"/api/directory/reviewers?per_page=50{query}")
     assert ten == fifty, (ten, fifty)
+
+
+def test_review_type_and_date_facets_add_no_query(client, sign_in, member, many):
+    sign_in(member)
+    for url in ("/directory?per_page=10", "/api/directory/reviewers?per_page=10"):
+        plain, with_facets = _budget(client, url, url + REVIEW_TYPE_AND_DATE)
+        assert plain == with_facets, (url, plain, with_facets)
+    body = client.get("/api/directory/reviewers?per_page=10" + REVIEW_TYPE_AND_DATE).json
+    assert len(body["results"]) == 10
+    assert body["facets"]["review_type"]["lcspr"] == body["total"]
+    assert body["facets"]["available_from"]["2030-01-01"] == body["total"]
 
 
 # --- profile pages --------------------------------------------------------------------------------
