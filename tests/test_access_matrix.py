@@ -1,5 +1,6 @@
 """Every route, every role: the answer each role gets is written down in
-tests/access_rules/, and a route missing from there fails this test."""
+tests/access_rules/, and a route missing from there fails this test. No GET, for any
+role, writes an audit event or queues an e-mail (no GET changes state)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,20 @@ def test_matrix_has_no_stale_rules(app):
     assert not stale, f"Rules for routes that no longer exist: {stale}"
 
 
+def _state_rows() -> tuple[int, int]:
+    """Audit events and queued e-mails so far. Every state change writes an audit event
+    (and most tell someone), so a GET that adds to either has changed state."""
+    from sqlalchemy import func, select
+
+    from portal.models.audit import AuditEvent
+    from portal.models.outbox import OutboxEmail
+
+    counts = tuple(db.session.scalar(select(func.count()).select_from(model))
+                   for model in (AuditEvent, OutboxEmail))
+    db.session.commit()  # end the read: the next request may write
+    return counts
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_access_matrix(app, role):
     world = build_world()
@@ -100,7 +115,11 @@ def test_access_matrix(app, role):
 
                 url = url_for(r.endpoint, **(r.args(world) if r.args else {}))
             data = r.data(world) if r.data else {}
+            before = _state_rows() if r.method == "GET" else None
             response = client.open(url, method=r.method, data=data)
+            if before is not None and _state_rows() != before:
+                failures.append(f"GET {url} ({r.endpoint}) changed state: "
+                                f"{before} -> {_state_rows()}")
             expected = r.expectation(role)
             if response.status_code != expected:
                 failures.append(

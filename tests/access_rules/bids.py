@@ -34,6 +34,7 @@ def build_world(world) -> None:
     commission = open_commission(commissioner, org_a, org_b)
     bid = complete_bid(owner_a, commission, submit=True)
     service.reopen(owner_a, bid)
+    service.accept_declaration(owner_a, bid, True)  # reopening asks for it again
     db.session.commit()
     world.bids_open = commission.id
     world.bids_open_member = bid.team[0].id
