@@ -90,67 +90,67 @@ def test_page_and_export_hide_who_bid_until_opening(sealed, client, sign_in):
     assert 'id="event-' in html
 
 
-def test_closing_and_a_material_change_record_how_many_bids_not_whose(app):
-    """The commission's own events are not hidden, so they must not name the bidders:
-    they carry counts."""
-    from portal.models.outbox import OutboxEmail
-    from portal.services import commissions as commissions_service
-    from tests.commissions_support import criterion, details
-
+def _bids_of_every_kind(submitted: int):
+    """A commission with `submitted` submitted bids, then one draft and one withdrawn."""
     commissioner = make_staff("commissioner")
-    bidders = [OrganisationFactory(legal_name=f"Bidder {n} Ltd") for n in range(4)]
+    bidders = [OrganisationFactory(legal_name=f"Bidder {n} Ltd") for n in range(submitted + 2)]
     owners = [make_supplier(org, role="owner", email=f"owner{n}@bidder{n}.example")
               for n, org in enumerate(bidders)]
     commission = open_commission(commissioner, *bidders)
-    complete_bid(owners[0], commission, submit=True)
-    complete_bid(owners[1], commission, submit=True)
-    complete_bid(owners[2], commission)  # a draft
-    withdrawn = complete_bid(owners[3], commission, submit=True)
-    bid_service.withdraw(owners[3], withdrawn)
+    for owner in owners[:submitted]:
+        complete_bid(owner, commission, submit=True)
+    complete_bid(owners[submitted], commission)  # a draft
+    withdrawn = complete_bid(owners[submitted + 1], commission, submit=True)
+    bid_service.withdraw(owners[submitted + 1], withdrawn)
     db.session.commit()
+    return commission, commissioner
 
+
+def _close(commission) -> None:
+    from portal.services import commissions as commissions_service
+
+    with time_machine.travel(commission.submission_deadline + timedelta(seconds=1)):
+        assert commissions_service.close_due() == 1
+        db.session.commit()
+
+
+def _event(action: str) -> AuditEvent:
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).one()
+
+
+def _mailed(template: str) -> list[str]:
+    from portal.models.outbox import OutboxEmail
+
+    return sorted(db.session.scalars(
+        select(OutboxEmail.recipient).where(OutboxEmail.template == template)))
+
+
+def test_closing_and_a_material_change_record_how_many_bids_not_whose(app):
+    """The commission's own events are not hidden, so they must not name the bidders:
+    they carry counts."""
+    from portal.services import commissions as commissions_service
+    from tests.commissions_support import criterion, details
+
+    commission, commissioner = _bids_of_every_kind(submitted=2)
     commissions_service.change_material(
         commissioner, commission,
         details(1, specification="A new specification", max_budget_pence=10_000_00),
         [criterion()], 30, commission.clarification_deadline,
         commission.submission_deadline, "We changed the specification")
     db.session.commit()
-    with time_machine.travel(commission.submission_deadline + timedelta(seconds=1)):
-        assert commissions_service.close_due() == 1
-        db.session.commit()
+    _close(commission)
 
-    def event(action):
-        return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).one()
-
-    material = event("commission.material_change").data
+    material = _event("commission.material_change").data
     assert material["bids_to_reconfirm"] == 2
     assert set(material) == {"version", "fields", "bids_to_reconfirm"}
     # Bids waiting for re-confirmation were still made: their bidders hear of the close.
-    assert event("commission.closed").data == {"bidders": 2, "emails": 2}
-    assert sorted(db.session.scalars(select(OutboxEmail.recipient).where(
-        OutboxEmail.template == "commission_bid_reconfirm"))) == [
+    assert _event("commission.closed").data == {"bidders": 2, "emails": 2}
+    assert _mailed("commission_bid_reconfirm") == [
         "owner0@bidder0.example", "owner1@bidder1.example"]
 
 
 def test_closing_tells_only_the_submitted_bidders(app):
-    from portal.models.outbox import OutboxEmail
-    from portal.services import commissions as commissions_service
-
-    commissioner = make_staff("commissioner")
-    bidders = [OrganisationFactory(legal_name=f"Bidder {n} Ltd") for n in range(3)]
-    owners = [make_supplier(org, role="owner", email=f"owner{n}@bidder{n}.example")
-              for n, org in enumerate(bidders)]
-    commission = open_commission(commissioner, *bidders)
-    complete_bid(owners[0], commission, submit=True)
-    complete_bid(owners[1], commission)  # a draft
-    withdrawn = complete_bid(owners[2], commission, submit=True)
-    bid_service.withdraw(owners[2], withdrawn)
-    db.session.commit()
-    with time_machine.travel(commission.submission_deadline + timedelta(seconds=1)):
-        assert commissions_service.close_due() == 1
-        db.session.commit()
-    closed = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "commission.closed")).one()
-    assert closed.data == {"bidders": 1, "emails": 1}
-    assert list(db.session.scalars(select(OutboxEmail.recipient).where(
-        OutboxEmail.template == "commission_closed"))) == ["owner0@bidder0.example"]
+    commission, _commissioner = _bids_of_every_kind(submitted=1)
+    _close(commission)
+    assert _event("commission.closed").data == {"bidders": 1, "emails": 1}
+    assert _mailed("commission_closed") == ["owner0@bidder0.example"]
