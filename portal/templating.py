@@ -81,6 +81,9 @@ def init_app(app: Flask) -> None:
     from portal.services.standstill import end_text
 
     app.jinja_env.filters["standstill_end"] = end_text
+    from portal.uploads import file_size
+
+    app.jinja_env.filters["file_size"] = file_size
 
     @app.context_processor
     def inject_globals():

@@ -120,7 +120,7 @@ def _setting(name: str, default):
     return default
 
 
-def _megabytes(n: int) -> str:
+def file_size(n: int) -> str:
     """25 MB, 1.5 MB, 10 KB: the limit as people read it."""
     if n >= 1024 * 1024:
         return f"{round(n / (1024 * 1024), 1):g} MB"
@@ -158,7 +158,7 @@ def receive(file: FileStorage, max_bytes: int, temp_dir: str | None = None):
                 if size > max_bytes:
                     raise UploadRejected(
                         "too_large",
-                        f"The selected file must be smaller than {_megabytes(max_bytes)}",
+                        f"The selected file must be smaller than {file_size(max_bytes)}",
                         status=413,
                     )
                 digest.update(chunk)

@@ -169,6 +169,7 @@ def test_request_over_max_content_length_gets_the_413_page(app, client, sign_in,
     assert "The file or form you sent is too large" in page
     assert "govuk-heading-l" in page
     assert "Nothing has been saved" in page
+    assert "Each file must be smaller than 2 KB." in page  # the limit as people read it
     assert _stored_state(app) == before
     assert _actions() == actions_before
 

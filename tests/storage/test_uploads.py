@@ -62,10 +62,10 @@ def test_over_the_per_file_limit_is_refused_with_413(app):
     assert error.reason == "too_large"
     assert error.status == 413
     assert error.message == "The selected file must be smaller than 1 KB"
-    from portal.uploads import _megabytes
+    from portal.uploads import file_size
 
-    assert _megabytes(25 * 1024 * 1024) == "25 MB"
-    assert _megabytes(1536 * 1024) == "1.5 MB"
+    assert file_size(25 * 1024 * 1024) == "25 MB"
+    assert file_size(1536 * 1024) == "1.5 MB"
     with inspect_upload(upload(b"a" * 1000, "exact.txt")) as ok:
         assert ok.size == 1000
 
