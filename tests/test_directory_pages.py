@@ -436,8 +436,10 @@ def test_track_record_lists_confirmed_awards_only(client, sign_in, member):
     page = client.get(f"/directory/reviewers/{winner_profile.id}").text
     rows = _table_rows(page)
     header = rows.index(["Commission", "Awarded", "Completed"])
-    assert rows[header + 1] == [evaluated.commission.title, awarded.date().isoformat(),
-                                completed.date().isoformat()]
+    # The page writes the API's dates the GOV.UK way ("2 March 2026").
+    assert rows[header + 1] == [evaluated.commission.title, f"{awarded.date():%-d %B %Y}",
+                                f"{completed.date():%-d %B %Y}"]
+    assert awarded.date().isoformat() not in page
     assert "In progress" not in page
 
 
