@@ -330,6 +330,40 @@ def test_edit_a_reviewer_and_bad_edit_changes_nothing(client, sign_in):
     assert "Priya" not in str(event.data)
 
 
+def test_change_a_reviewer_from_check_your_answers_comes_back_there(client, sign_in):
+    from tests.pool_support import complete_details, make_application
+    from tests.summary_list import change_links
+
+    owner = sign_in(make_supplier())
+    complete_details(owner.organisation)
+    profile = make_profile(owner.organisation)
+    application = make_application(owner.organisation, status="draft")
+    check = f"/pool/apply/{application.id}/check"
+
+    # The "Change" link on check your answers carries the way back.
+    edit = change_links(text(client.get(check)))["Change the profile of Sam Reviewer"]
+    assert edit == f"/organisation/reviewers/{profile.id}/edit?next={check}"
+    form = client.get(edit)
+    assert form.status_code == 200
+    assert f'<a href="{check}" class="govuk-back-link"' in text(form)
+    # A failed save keeps the way back (the form posts to the same URL), saves nothing.
+    response = client.post(edit, data={**GOOD_PROFILE, "years_experience": "abc"})
+    assert response.status_code == 200 and "There is a problem" in text(response)
+    db.session.expire_all()
+    assert db.session.get(ReviewerProfile, profile.id).name == "Sam Reviewer"
+    # Saving returns to check your answers, which shows the change.
+    response = client.post(edit, data=GOOD_PROFILE)
+    assert response.status_code == 302
+    assert response.headers["Location"] == check
+    assert "Dr Priya Shah" in text(client.get(check))
+    assert last_event("reviewer.updated").object_id == str(profile.id)
+    # A forged next is ignored: back to the profile page, not off the site.
+    for forged in ("//evil.example", "https://evil.example/x", "/\\evil.example"):
+        response = client.post(f"/organisation/reviewers/{profile.id}/edit?next={forged}",
+                               data=GOOD_PROFILE)
+        assert response.headers["Location"] == f"/organisation/reviewers/{profile.id}", forged
+
+
 def test_another_organisations_profile_is_404_and_unchanged(client, sign_in):
     other = make_profile(OrganisationFactory(), name="Other Org Reviewer")
     sign_in(make_supplier())

@@ -208,6 +208,9 @@ def reviewer(profile_id: int):
 @supplier_required
 def edit_reviewer(profile_id: int):
     profile = _profile_or_404(profile_id)
+    # Check your answers (pool application) links here with ?next=<its own path>; the
+    # form posts back to this URL, so the page to return to survives a failed save.
+    back_to = safe_next(request.args.get("next"))
     if request.method == "GET":
         form = ReviewerProfileForm(obj=profile, day_rate=profile.day_rate_pence)
     else:
@@ -216,9 +219,9 @@ def edit_reviewer(profile_id: int):
         form, lambda: service.update_profile(current_user, profile_id, _profile_data(form))
     ):
         flash("Reviewer details saved", "success")
-        return redirect(url_for("profiles.reviewer", profile_id=profile_id))
+        return redirect(back_to or url_for("profiles.reviewer", profile_id=profile_id))
     return render_template("profiles/reviewer_form.html", form=form, profile=profile,
-                           labels=LABELS)
+                           labels=LABELS, back_to=back_to)
 
 
 @bp.route("/reviewers/<int:profile_id>/expertise", methods=["GET", "POST"])
