@@ -1,11 +1,13 @@
 """Demo data for evaluation: `seed_evaluation_step` is a step of `flask seed-demo`
 (wired in portal/demo.py after the bids step).
 
-Three commissions whose deadline has passed, each with three submitted bids (built as the
+Four commissions whose deadline has passed, each with three submitted bids (built as the
 bids demo builds them) and their bids opened, at successive stages of evaluation:
   - OPENED_TITLE (category 1): a panel assigned, evaluation not started yet;
   - IN_EVALUATION_TITLE (category 3): one evaluator has submitted, one has draft scores,
     one declared a conflict of interest with a bidder and scored the others;
+  - MODERATED_SEALED_TITLE (category 3): every evaluator submitted and moderation is
+    complete, but the price envelope is still closed: the commissioner opens it next;
   - MODERATED_TITLE (category 4): every evaluator submitted, moderated, the price
     envelope opened, and a decision noted on a possibly abnormally low price: ready for
     the award work package to propose an award.
@@ -40,6 +42,8 @@ OPENED_TITLE = "Literature review on online harm and children's use of social me
 IN_EVALUATION_TITLE = ("Thematic analysis of serious incident notifications involving "
                        "sudden unexpected death in infancy")
 MODERATED_TITLE = "Analysis of local reviews involving child criminal exploitation"
+MODERATED_SEALED_TITLE = ("Analysis of local reviews involving children missing from "
+                          "education")
 
 EXTRA_EVALUATORS = [
     ("evaluator2@panel.example", "Grace Adeyemi"),
@@ -185,6 +189,8 @@ def seed_demo_evaluation(ctx, now: datetime | None = None) -> dict:
          dict(until="submitted", conflict=(2, 0), drafts_only=(1, 2))),
         (MODERATED_TITLE, 4, "child criminal exploitation", (0.25, 0.7, 0.8),
          dict(until="price_opened")),
+        (MODERATED_SEALED_TITLE, 3, "children missing from education", (0.6, 0.7, 0.8),
+         dict(until="moderated")),
     ]
     for title, number, topic, shares, stage in plans:
         if title in existing:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.demo import DemoContext
 from portal.demo_evaluation import (
     IN_EVALUATION_TITLE,
+    MODERATED_SEALED_TITLE,
     MODERATED_TITLE,
     OPENED_TITLE,
     seed_demo_evaluation,
 )
 from portal.demo_pool import seed_demo_pool
 from portal.extensions import db
+from portal.models.audit import AuditEvent
 from portal.models.commissions import Commission, CommissionState
 from portal.models.outbox import OutboxEmail
 from portal.services import evaluation as service
@@ -28,7 +30,7 @@ def test_demo_evaluation_in_every_stage_and_idempotent(app):
     ctx = DemoContext(users={"commissioner": commissioner, "evaluator": evaluator})
     counts = seed_demo_evaluation(ctx)
     db.session.commit()
-    assert counts["commissions"] == 3
+    assert counts["commissions"] == 4
 
     def by_title(title):
         return db.session.scalar(select(Commission).where(Commission.title == title))
@@ -46,8 +48,32 @@ def test_demo_evaluation_in_every_stage_and_idempotent(app):
     ranking = rank_bids(moderated)
     assert ranking.complete and len(ranking.rows) == 3
     assert len(ranking.flagged) == 1
+    # Moderated through the real service, with the price envelope still closed: the
+    # ranking is complete on quality alone and the commissioner can open the price.
+    sealed = by_title(MODERATED_SEALED_TITLE)
+    assert sealed.state == CommissionState.MODERATED
+    assert sealed.moderated_at is not None and sealed.price_opened_at is None
+    assert all(a.has_submitted for a in service.assignments(sealed))
+    sealed_ranking = rank_bids(sealed)
+    assert sealed_ranking.moderated and not sealed_ranking.price_open
+    assert len(sealed_ranking.rows) == 3
+    assert service.can_open_price(commissioner, sealed)
+
+    def actions(commission):
+        return set(db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.object_type == "commissions",
+            AuditEvent.object_id == str(commission.id))))
+
+    assert "evaluation.moderation_completed" in actions(sealed)
+    assert "evaluation.price_opened" not in actions(sealed)
+    assert "evaluation.price_opened" in actions(moderated)
     assert db.session.scalar(select(OutboxEmail.id).where(
         OutboxEmail.template.like("evaluation%"))) is None
 
+    commissions = db.session.scalar(select(func.count(Commission.id)))
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
     ctx = DemoContext(users={"commissioner": commissioner, "evaluator": evaluator})
-    assert seed_demo_evaluation(ctx)["commissions"] == 0
+    assert seed_demo_evaluation(ctx) == {"commissions": 0, "evaluators": 0}
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Commission.id))) == commissions
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events
