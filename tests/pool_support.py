@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 from portal.extensions import db
 from portal.models.base import utcnow
@@ -21,7 +21,7 @@ from portal.models.pool import (
     PoolMembership,
     seed_declaration_questions,
 )
-from portal.models.profiles import OrganisationRegion
+from portal.models.profiles import OrganisationRegion, ReviewerProfile, ReviewerSensitiveData
 from portal.services.pool import add_months
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -150,3 +150,48 @@ def make_membership(
     db.session.add(membership)
     db.session.commit()
     return membership
+
+
+SENSITIVE_MARKER = "LIVED-EXPERIENCE-MARKER-R4V"
+# What would show if special-category data leaked onto a page.
+SPECIAL_CATEGORY_TEXT = (SENSITIVE_MARKER, "29 February 2024", "29/02/2024", "2024-02-29",
+                         "Lived experience", "Mixed or multiple ethnic groups", "Ethnic group",
+                         "DBS certificate")
+
+
+def add_reviewer(organisation, name, background="social_work", years=5, **columns):
+    profile = ReviewerProfile(organisation_id=organisation.id, name=name,
+                              professional_background=background, years_experience=years,
+                              **columns)
+    db.session.add(profile)
+    db.session.commit()
+    return profile
+
+
+def give_every_answer(organisation) -> ReviewerProfile:
+    """Every organisation answer given (a company, with an address line that needs
+    escaping), two reviewers (Dr Rowan Field, with special-category data, and Ash Quinn)
+    and a removed one. Returns Dr Rowan Field."""
+    complete_details(organisation)
+    organisation.trading_name = "Applicant Research"
+    organisation.kind = "company"
+    organisation.companies_house_number = "09876543"
+    organisation.address_line_2 = "Floor <2>"
+    organisation.website = "https://applicant-research.example"
+    organisation.is_sme = True
+    organisation.region_links.append(OrganisationRegion(region="north_east"))
+    db.session.commit()
+    rowan = add_reviewer(organisation, "Dr Rowan Field", "academic_research", 12)
+    rowan.sensitive = ReviewerSensitiveData(
+        ethnicity="mixed", lived_experience="yes", lived_experience_detail=SENSITIVE_MARKER,
+        dbs_type="enhanced", dbs_certificate_date=date(2024, 2, 29), dbs_update_service=True,
+    )
+    add_reviewer(organisation, "Ash Quinn", "police", 1)
+    add_reviewer(organisation, "Former Reviewer", removed_at=utcnow())
+    db.session.commit()
+    return rowan
+
+
+def assert_no_special_category_data(html: str) -> None:
+    for shown in SPECIAL_CATEGORY_TEXT:
+        assert shown not in html

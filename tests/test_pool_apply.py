@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
@@ -17,14 +15,14 @@ from portal.models.pool import (
     seed_declaration_questions,
 )
 from portal.models.profiles import (
-    OrganisationRegion,
     ReviewerProfile,
-    ReviewerSensitiveData,
 )
 from tests.fixtures.users import OrganisationFactory, make_supplier
 from tests.pool_support import (
+    assert_no_special_category_data,
     category,
     complete_details,
+    give_every_answer,
     make_application,
     passing_answers_form,
     pdf_upload,
@@ -350,35 +348,8 @@ def test_only_an_owner_submits(client, sign_in):
     assert application.status == "draft"
 
 
-SENSITIVE_MARKER = "LIVED-EXPERIENCE-MARKER-C8K"
-
-
 def detailed_draft(organisation) -> tuple[PoolApplication, ReviewerProfile]:
-    """A draft from an organisation with every detail given and two reviewers, one with
-    special-category data, plus a removed one."""
-    organisation.legal_name = "Check Answers Ltd"
-    organisation.trading_name = "Check Answers"
-    organisation.kind = "company"
-    organisation.companies_house_number = "SC123456"
-    organisation.website = "https://check-answers.example.org"
-    organisation.is_sme = True
-    organisation.region_links.append(OrganisationRegion(region="wales"))
-    rowan = ReviewerProfile(organisation_id=organisation.id, name="Rowan Field",
-                            professional_background="health", years_experience=9)
-    rowan.sensitive = ReviewerSensitiveData(
-        lived_experience="yes", lived_experience_detail=SENSITIVE_MARKER,
-        dbs_type="enhanced", dbs_certificate_date=date(2024, 2, 29),
-    )
-    from portal.models.base import utcnow
-
-    db.session.add_all([
-        rowan,
-        ReviewerProfile(organisation_id=organisation.id, name="Ash Quinn",
-                        professional_background="law", years_experience=3),
-        ReviewerProfile(organisation_id=organisation.id, name="Former Reviewer",
-                        professional_background="law", removed_at=utcnow()),
-    ])
-    db.session.commit()
+    rowan = give_every_answer(organisation)
     return make_application(organisation, status="draft"), rowan
 
 
@@ -388,21 +359,19 @@ def test_check_your_answers_shows_every_answer_with_change_links(client, owner):
     page = client.get(check)
     assert page.status_code == 200
     rows = summary_rows(page.text)
-    assert rows["Legal name"] == "Check Answers Ltd"
-    assert rows["Trading name"] == "Check Answers"
+    assert rows["Legal name"] == owner.organisation.legal_name
+    assert rows["Trading name"] == "Applicant Research"
     assert rows["Kind of organisation"] == "Limited company"
-    assert rows["Companies House number"] == "SC123456"
-    assert rows["Registered address"] == "1 High Street<br>Leeds<br>LS1 1AA"
-    assert rows["Regions covered"] == "London, Wales"
-    assert rows["Website"] == "https://check-answers.example.org"
+    assert rows["Companies House number"] == "09876543"
+    assert rows["Registered address"] == "1 High Street<br>Floor &lt;2&gt;<br>Leeds<br>LS1 1AA"
+    assert rows["Regions covered"] == "North East, London"
+    assert rows["Website"] == "https://applicant-research.example"
     assert rows["Small or medium-sized enterprise (SME)"] == "Yes"
-    assert rows["Ash Quinn"] == "Law, 3 years of safeguarding experience"
-    assert rows["Rowan Field"] == "Health, 9 years of safeguarding experience"
+    assert rows["Ash Quinn"] == "Police, 1 year of safeguarding experience"
+    assert rows["Dr Rowan Field"] == "Academic research, 12 years of safeguarding experience"
     assert "Former Reviewer" not in page.text
     # Special-category data is never on the page, even for the owner who gave it.
-    for private in (SENSITIVE_MARKER, "29 February 2024", "29/02/2024", "2024-02-29",
-                    "Lived experience", "DBS certificate"):
-        assert private not in page.text
+    assert_no_special_category_data(page.text)
 
     # Each row has a "Change" link, with hidden text saying what it changes, to the
     # step that edits it; the organisation details come back here afterwards.
@@ -418,8 +387,8 @@ def test_check_your_answers_shows_every_answer_with_change_links(client, owner):
         "Change website": f"{details}#website",
         "Change whether the organisation is an SME": f"{details}#is_sme",
     }
-    assert links["Change the profile of Rowan Field"] == (
-        f"/organisation/reviewers/{rowan.id}/edit"
+    assert links["Change the profile of Dr Rowan Field"] == (
+        f"/organisation/reviewers/{rowan.id}/edit?next={check}"  # and back here after
     )
     assert "Change the profile of Ash Quinn" in links
     assert links["Change service categories"] == f"/pool/apply/{application.id}/categories"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,14 +14,15 @@ from portal.models.outbox import OutboxEmail
 from portal.models.pool import PoolMembership, seed_declaration_questions
 from portal.models.profiles import (
     OrganisationRegion,
-    ReviewerProfile,
-    ReviewerSensitiveData,
 )
 from portal.services.pool import add_months
 from tests.fixtures.users import OrganisationFactory, make_staff, make_supplier
 from tests.pool_support import (
+    add_reviewer,
+    assert_no_special_category_data,
     category,
     complete_details,
+    give_every_answer,
     make_application,
     make_membership,
     passing_answers_form,
@@ -150,46 +151,10 @@ def test_review_shows_answers_assessments_and_documents(client, commissioner, ap
     assert f"/documents/{application.evidence[0].document_id}".encode() in page.data
 
 
-SENSITIVE_MARKER = "LIVED-EXPERIENCE-MARKER-R4V"
-
-
-def add_reviewer(organisation, name, background="social_work", years=5, **columns):
-    profile = ReviewerProfile(organisation_id=organisation.id, name=name,
-                              professional_background=background, years_experience=years,
-                              **columns)
-    db.session.add(profile)
-    db.session.commit()
-    return profile
-
-
 @pytest.fixture
 def detailed_applicant(applicant):
-    """The applicant with every organisation answer given, two reviewers (one with
-    special-category data) and a removed one."""
-    applicant.trading_name = "Applicant Research"
-    applicant.kind = "company"
-    applicant.companies_house_number = "09876543"
-    applicant.address_line_2 = "Floor <2>"
-    applicant.website = "https://applicant-research.example"
-    applicant.is_sme = True
-    applicant.region_links.append(OrganisationRegion(region="north_east"))
-    db.session.commit()
-    rowan = add_reviewer(applicant, "Dr Rowan Field", "academic_research", 12)
-    rowan.sensitive = ReviewerSensitiveData(
-        ethnicity="mixed", lived_experience="yes", lived_experience_detail=SENSITIVE_MARKER,
-        dbs_type="enhanced", dbs_certificate_date=date(2024, 2, 29), dbs_update_service=True,
-    )
-    add_reviewer(applicant, "Ash Quinn", "police", 1)
-    add_reviewer(applicant, "Former Reviewer", removed_at=utcnow())
-    db.session.commit()
+    give_every_answer(applicant)
     return applicant
-
-
-def assert_no_special_category_data(html: str) -> None:
-    assert SENSITIVE_MARKER not in html
-    for shown in ("29 February 2024", "29/02/2024", "2024-02-29", "Lived experience",
-                  "Mixed or multiple ethnic groups", "Ethnic group", "DBS certificate"):
-        assert shown not in html
 
 
 def test_review_shows_every_organisation_answer_and_the_reviewers(
@@ -412,7 +377,6 @@ def test_admit_refused_when_already_a_member(client, commissioner, applicant):
 
 
 def test_days_waited_counts_from_the_latest_submission(applicant):
-    from portal.models.base import utcnow
 
     application = make_application(applicant, submitted_days_ago=3)
     assert application.days_waited(utcnow()) == 3

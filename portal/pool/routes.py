@@ -435,7 +435,8 @@ def check(application_id: int):
         # Only an owner edits the organisation details; any member edits reviewers.
         "details": url_for("profiles.edit_details", next=back_here)
         if organisation.can_edit_details(current_user) else None,
-        "reviewer": lambda profile_id: url_for("profiles.edit_reviewer", profile_id=profile_id),
+        "reviewer": lambda profile_id: url_for("profiles.edit_reviewer", profile_id=profile_id,
+                                               next=back_here),
         "reviewers": url_for("profiles.reviewers"),
     }
     return render_template(
