@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,14 +32,21 @@ def _list(name: str) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def instance_secret(path: Path, make: Callable[[], str]) -> str:
+    """A development secret kept in a file under instance/: made once with `make()`, then
+    read back. The file is created owner-only from the start (never readable by others,
+    not even for a moment), and exclusively, so two processes starting together agree."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
 def development_secret_key(instance_path: Path = INSTANCE_PATH) -> str:
     """A key generated once into instance/ so development sessions survive restarts."""
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key_file = instance_path / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return instance_secret(instance_path / "secret_key", lambda: secrets.token_hex(32))
 
 
 class Config:

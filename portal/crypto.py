@@ -27,12 +27,10 @@ class DecryptionError(RuntimeError):
 
 def development_key(instance_path: Path) -> str:
     """A key generated once into instance/, like the development SECRET_KEY."""
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key_file = instance_path / "data_encryption_key"
-    if not key_file.exists():
-        key_file.write_text(Fernet.generate_key().decode())
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    from portal.config import instance_secret
+
+    return instance_secret(instance_path / "data_encryption_key",
+                           lambda: Fernet.generate_key().decode())
 
 
 def parse_keys(value) -> list[str]:
