@@ -120,6 +120,37 @@ def test_only_consented_reviewers_of_active_members_appear(world):
         assert not set(names(search(SearchParams(text=word)))) - ALL_LISTED
 
 
+NEVER_LISTED = ("Nora Noconsent", "Wendy Withdrawn", "Rita Removed", "Sam Suspended",
+                "Ed Expired", "Stan Stale", "Remy Removedmember")
+
+
+def test_the_page_the_api_and_profiles_hide_the_same_reviewers(world, client, sign_in):
+    """What search() leaves out never reaches a person either: not the results page,
+    the JSON API, a profile page nor its API twin."""
+    from tests.fixtures.users import make_partnership_member
+
+    hidden_ids = {r.id: r.name for r in db.session.scalars(
+        select(ReviewerProfile).where(ReviewerProfile.name.in_(NEVER_LISTED)))}
+    assert sorted(hidden_ids.values()) == sorted(NEVER_LISTED)
+    sign_in(make_partnership_member())
+    page = client.get("/directory?per_page=50")
+    assert page.status_code == 200
+    for name in ALL_LISTED:
+        assert name.replace("'", "&#39;") in page.text, name
+    api = client.get("/api/directory/reviewers?per_page=50").json
+    assert {r["name"] for r in api["results"]} == ALL_LISTED
+    for word in ("", "neglect"):
+        body = client.get(f"/directory?per_page=50&q={word}").text
+        for name in NEVER_LISTED:
+            assert name not in body, (word, name)
+    listed = world["ada"]
+    assert client.get(f"/directory/reviewers/{listed.id}").status_code == 200
+    assert client.get(f"/api/directory/reviewers/{listed.id}").status_code == 200
+    for reviewer_id, name in hidden_ids.items():
+        assert client.get(f"/directory/reviewers/{reviewer_id}").status_code == 404, name
+        assert client.get(f"/api/directory/reviewers/{reviewer_id}").status_code == 404, name
+
+
 def test_no_text_ranks_by_experience(world):
     result = search(SearchParams(per_page=50))
     # Total reviews authored, then years of experience, then id.
