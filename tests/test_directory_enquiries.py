@@ -252,3 +252,60 @@ def test_cannot_enquire_to_a_reviewer_who_left_the_directory(client, sign_in, pa
     sign_in(parties["sender"])
     assert _send(client, parties["profile"]).status_code == 404
     assert db.session.scalar(select(db.func.count(Enquiry.id))) == 0
+
+
+def test_either_side_can_close_the_enquiry_and_the_other_side_is_told(
+        client, sign_in, parties):
+    sign_in(parties["sender"])
+    _send(client, parties["profile"])
+    enquiry = db.session.scalar(select(Enquiry))
+    url = f"/directory/enquiries/{enquiry.id}"
+    assert "Close this enquiry" in client.get(url).text
+
+    sign_in(parties["colleague"])  # the reviewer's side closes it
+    response = client.post(f"{url}/close")
+    assert response.status_code == 302 and response.location == url
+    db.session.expire_all()
+    assert enquiry.status == "closed"
+    (event,) = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "directory.enquiry_closed"))
+    assert (event.actor_id, event.object_id, event.data) == (
+        parties["colleague"].id, str(enquiry.id), {"side": "reviewer"})
+    (told,) = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.template == "enquiry_closed"))
+    assert told.recipient == "sarah@leeds-lscp.example"
+    assert f"closed enquiry {enquiry.reference}" in told.text_body
+    assert "hartley.example" not in told.text_body  # no addresses either way
+
+    # Closed: no reply from either side, and the page says so.
+    for person in (parties["sender"], parties["colleague"]):
+        sign_in(person)
+        page = client.get(url).text
+        assert "This enquiry is closed" in page and "Close this enquiry" not in page
+        refused = client.post(f"{url}/reply", data={"body": "One more thing"})
+        assert refused.status_code == 400
+        assert "This enquiry is closed" in refused.text
+    db.session.expire_all()
+    assert len(enquiry.messages) == 1
+    # Closing again changes nothing and tells nobody twice.
+    assert client.post(f"{url}/close").status_code == 302
+    assert len(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "directory.enquiry_closed")).all()) == 1
+    assert len(db.session.scalars(select(OutboxEmail).where(
+        OutboxEmail.template == "enquiry_closed")).all()) == 1
+
+
+def test_closing_by_the_partnership_tells_the_reviewers_organisation(
+        client, sign_in, parties):
+    sign_in(parties["sender"])
+    _send(client, parties["profile"])
+    enquiry = db.session.scalar(select(Enquiry))
+    assert client.post(f"/directory/enquiries/{enquiry.id}/close").status_code == 302
+    told = sorted(db.session.scalars(select(OutboxEmail.recipient).where(
+        OutboxEmail.template == "enquiry_closed")))
+    assert told == ["colleague@hartley.example", "owner@hartley.example"]
+    # Someone outside the thread cannot close it: 404, nothing changes.
+    sign_in(make_partnership_member(email="other@elsewhere.example"))
+    assert client.post(f"/directory/enquiries/{enquiry.id}/close").status_code == 404
+    assert len(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "directory.enquiry_closed")).all()) == 1

@@ -348,6 +348,19 @@ def reply(enquiry_id: int):
     return _render_enquiry(enquiry, form, 400)
 
 
+@bp.post("/enquiries/<int:enquiry_id>/close")
+@enquiry_party_required
+def close(enquiry_id: int):
+    _enquiry_or_404(enquiry_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    enquiry_service.close_enquiry(current_user, enquiry_id)
+    db.session.commit()
+    flash("Enquiry closed. The other side has been told; no more replies can be sent.",
+          "success")
+    return redirect(url_for("directory.enquiry", enquiry_id=enquiry_id))
+
+
 @bp.post("/enquiries/<int:enquiry_id>/block")
 @enquiry_party_required
 def block(enquiry_id: int):

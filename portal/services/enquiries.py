@@ -212,10 +212,25 @@ def reply(user, enquiry_id: int, body: str | None) -> EnquiryMessage:
 
 
 def close_enquiry(user, enquiry_id: int) -> Enquiry:
+    """Either side ends the conversation: no more replies; the other side is told.
+    Closing a closed enquiry changes nothing."""
     enquiry = enquiry_for(user, enquiry_id)
-    if enquiry.status != EnquiryStatus.CLOSED:
-        enquiry.status = EnquiryStatus.CLOSED
-        audit.record("directory.enquiry_closed", actor=user, obj=enquiry, data={})
+    if enquiry.status == EnquiryStatus.CLOSED:
+        return enquiry
+    side = "partnership" if enquiry.is_sender(user) else "reviewer"
+    enquiry.status = EnquiryStatus.CLOSED
+    db.session.flush()
+    audit.record("directory.enquiry_closed", actor=user, obj=enquiry, data={"side": side})
+    link = _external_url("directory.enquiry", enquiry_id=enquiry.id)
+    subject = f"Enquiry {enquiry.reference} closed"
+    if side == "reviewer":
+        if enquiry.sender.deactivated_at is None:
+            queue_email(enquiry.sender.email, subject, "enquiry_closed", enquiry=enquiry,
+                        by_side=enquiry.organisation.display_name, link=link)
+    else:
+        for email in _organisation_emails(enquiry.organisation_id):
+            queue_email(email, subject, "enquiry_closed", enquiry=enquiry,
+                        by_side=enquiry.partnership.name, link=link)
     return enquiry
 
 

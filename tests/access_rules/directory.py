@@ -94,6 +94,8 @@ RULES = [
     rule("directory.availability", "POST", args=_enquiry, data=lambda w: {"unavailable": "yes"},
          default=403, anonymous=302, supplier_owner_a=302, supplier_member_b=404,
          partnership_approved=404),
+    rule("directory.close", "POST", args=_enquiry, default=403, anonymous=302,
+         supplier_owner_a=302, supplier_member_b=404, partnership_approved=302),
     rule("directory.block", "POST", args=_enquiry, default=403, anonymous=302,
          supplier_owner_a=302, supplier_member_b=404, partnership_approved=404),
     rule("directory.blocks", default=403, anonymous=302, supplier_owner_a=200,
