@@ -8,8 +8,15 @@ export FLASK_APP := wsgi.py
 
 .PHONY: run test setup assets browser s3server lint migrate-check clean
 
+# $(call APT_INSTALL,package): apt-get as root, or through sudo.
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(1); \
+  else sudo apt-get update -qq && sudo apt-get install -y -qq $(1); fi
+# Debian ships `venv` without pip until python3-venv is installed: install it then.
+MAKE_VENV = $(PYTHON) -m venv $(1) || { rm -rf $(1); \
+  { $(call APT_INSTALL,python3-venv); } && $(PYTHON) -m venv $(1); }
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(call MAKE_VENV,$(VENV))
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when pyproject.toml changes.
@@ -38,14 +45,12 @@ run: setup
 
 # Debian's Chromium for the browser tests (never `playwright install`).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	@command -v chromium >/dev/null 2>&1 || { $(call APT_INSTALL,chromium); }
 
 # ministack (a real S3-compatible server that checks signatures) pins its own
 # botocore, so it lives in a virtual environment of its own.
 $(S3VENV)/.installed:
-	$(PYTHON) -m venv $(S3VENV)
+	$(call MAKE_VENV,$(S3VENV))
 	$(S3VENV)/bin/pip install --quiet ministack==1.5.33
 	touch $@
 
