@@ -195,3 +195,22 @@ def give_every_answer(organisation) -> ReviewerProfile:
 def assert_no_special_category_data(html: str) -> None:
     for shown in SPECIAL_CATEGORY_TEXT:
         assert shown not in html
+
+
+def assert_every_answer_shown(rows: dict[str, str], organisation) -> None:
+    """The summary rows of an organisation given `give_every_answer`, as both the
+    commissioner's application view and the supplier's check your answers show them."""
+    assert rows["Legal name"] == organisation.legal_name
+    assert rows["Trading name"] == "Applicant Research"
+    assert rows["Kind of organisation"] == "Limited company"
+    assert rows["Companies House number"] == "09876543"
+    assert "Charity number" not in rows  # a company has none to give
+    # The address is HTML (a line each), every line escaped.
+    assert rows["Registered address"] == "1 High Street<br>Floor &lt;2&gt;<br>Leeds<br>LS1 1AA"
+    assert rows["Regions covered"] == "North East, London"
+    assert rows["Website"] == "https://applicant-research.example"
+    assert rows["Small or medium-sized enterprise (SME)"] == "Yes"
+    # Reviewer names, background and experience; the removed one is not listed.
+    assert rows["Ash Quinn"] == "Police, 1 year of safeguarding experience"
+    assert rows["Dr Rowan Field"] == "Academic research, 12 years of safeguarding experience"
+    assert "Former Reviewer" not in rows

@@ -19,6 +19,7 @@ from portal.services.pool import add_months
 from tests.fixtures.users import OrganisationFactory, make_staff, make_supplier
 from tests.pool_support import (
     add_reviewer,
+    assert_every_answer_shown,
     assert_no_special_category_data,
     category,
     complete_details,
@@ -165,19 +166,8 @@ def test_review_shows_every_organisation_answer_and_the_reviewers(
     assert page.status_code == 200
     rows = summary_rows(page.text)
     assert rows["Status"] == "Submitted"
-    assert rows["Legal name"] == "Applicant Research Ltd"
-    assert rows["Trading name"] == "Applicant Research"
-    assert rows["Kind of organisation"] == "Limited company"
-    assert rows["Companies House number"] == "09876543"
-    assert "Charity number" not in rows  # a company has none to give
-    # The address is HTML (a line each), every line escaped.
-    assert rows["Registered address"] == "1 High Street<br>Floor &lt;2&gt;<br>Leeds<br>LS1 1AA"
-    assert rows["Regions covered"] == "North East, London"
-    assert rows["Website"] == "https://applicant-research.example"
-    assert rows["Small or medium-sized enterprise (SME)"] == "Yes"
-    # Reviewer names, background and experience; nothing links to a profile page.
-    assert rows["Ash Quinn"] == "Police, 1 year of safeguarding experience"
-    assert rows["Dr Rowan Field"] == "Academic research, 12 years of safeguarding experience"
+    assert_every_answer_shown(rows, detailed_applicant)
+    # Nothing links to a profile page.
     assert page.text.index("Ash Quinn") < page.text.index("Dr Rowan Field")
     assert "Former Reviewer" not in page.text
     assert "/profiles/" not in page.text
