@@ -10,6 +10,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
 from portal.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
@@ -143,12 +144,12 @@ class PartnershipRegistrationForm(StrongPasswordMixin, FlaskForm):
     submit = SubmitField("Create account", widget=GovSubmitInput())
 
     def set_partnerships(self, partnerships) -> None:
-        self.partnership_id.choices = [("", "Select a partnership")] + [
-            (str(p.id), p.name) for p in partnerships
+        self.partnership_id.choices = [SelectChoice("", "Select a partnership")] + [
+            SelectChoice(str(p.id), p.name) for p in partnerships
         ]
 
     def validate_partnership_id(self, field):
-        valid = {value for value, _ in (field.choices or []) if value}
+        valid = {choice.value for choice in (field.choices or []) if choice.value}
         if field.data not in valid:
             raise ValidationError("Select your safeguarding partnership")
 

@@ -33,6 +33,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.models.profiles import (
@@ -56,11 +57,16 @@ from portal.services.profiles import (
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
+def _options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs, as the models keep them, as WTForms options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _radio(label, choices, required_message=None, **kwargs):
     validators = [InputRequired(required_message)] if required_message else [Optional()]
     return RadioField(
         label,
-        choices=choices,
+        choices=_options(choices),
         widget=GovRadioInput(),
         validators=validators,
         invalid_choice_message="Select an answer from the list",
@@ -251,7 +257,7 @@ class OrganisationDetailsForm(FlaskForm):
     )
     regions = SelectMultipleField(
         "Which regions do you cover?",
-        choices=REGIONS,
+        choices=_options(REGIONS),
         widget=GovCheckboxesInput(),
         validators=[InputRequired("Select at least one region you cover")],
         invalid_choice_message="Select regions from the list",
@@ -313,7 +319,7 @@ class ReviewerProfileForm(FlaskForm):
     )
     regions = SelectMultipleField(
         "Regions the reviewer can work in",
-        choices=REGIONS,
+        choices=_options(REGIONS),
         widget=GovCheckboxesInput(),
         validators=[InputRequired("Select at least one region")],
         invalid_choice_message="Select regions from the list",

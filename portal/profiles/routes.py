@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from portal.access import org_owner_required, supplier_required
 from portal.extensions import db
@@ -234,7 +235,8 @@ def expertise(profile_id: int):
     else:
         form = ExpertiseForm()
     form.tags.choices = [
-        (t.id, f"{t.name} (no longer offered)" if t.is_retired else t.name) for t in tags
+        SelectChoice(t.id, f"{t.name} (no longer offered)" if t.is_retired else t.name)
+        for t in tags
     ]
     if form.validate_on_submit() and _saved(
         form, lambda: service.set_expertise(current_user, profile_id, form.tags.data or [])
