@@ -1,5 +1,5 @@
 """Evaluation pages make a bounded number of SQL queries: the same for a commission with
-six bids as for one with two."""
+six bids as for one with two, and for a panel of four evaluators as for one of two."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def count_queries():
         event.remove(db.engine, "before_cursor_execute", before)
 
 
-def _priced(bid_count: int, number: int):
+def _priced(bid_count: int, number: int, evaluators: int = 2):
     setup = opened(days=tuple(10 + i for i in range(bid_count)), number=number,
                    names=[f"Bidder {number}-{i} Ltd" for i in range(bid_count)])
-    through_moderation(setup)
+    through_moderation(setup, evaluators=evaluators)
     setup.commission.price_opened_at = setup.commission.moderated_at
     setup.commission.price_opened_by_id = setup.commissioner.id
     db.session.commit()
@@ -69,6 +69,22 @@ def test_evaluation_pages_do_not_grow_with_the_number_of_bids(client):
     small, large = (
         (s.commission.id, s.commissioner.id, s.evaluators[0].id)
         for s in (_priced(2, number=1), _priced(6, number=2))
+    )
+    counts = {}
+    for commission_id, commissioner_id, moderator_id in (small, large):
+        counts[commission_id] = {
+            **_counts(client, commissioner_id, COMMISSIONER_PAGES, commission_id),
+            **_counts(client, moderator_id, MODERATOR_PAGES, commission_id),
+        }
+    few, many = counts[small[0]], counts[large[0]]
+    for page in COMMISSIONER_PAGES + MODERATOR_PAGES:
+        assert many[page] <= few[page], (page, few[page], many[page])
+
+
+def test_evaluation_pages_do_not_grow_with_the_panel(client):
+    small, large = (
+        (s.commission.id, s.commissioner.id, s.evaluators[0].id)
+        for s in (_priced(3, number=1, evaluators=2), _priced(3, number=2, evaluators=4))
     )
     counts = {}
     for commission_id, commissioner_id, moderator_id in (small, large):

@@ -126,6 +126,8 @@ def assignments(commission: Commission, *, include_removed: bool = False
         EvaluatorAssignment.commission_id == commission.id)
     if not include_removed:
         query = query.where(EvaluatorAssignment.removed_at.is_(None))
+    # Whether each has submitted: asked of every evaluator on the panel pages.
+    query = query.options(selectinload(EvaluatorAssignment.submission))
     return list(remembered("assignments", (commission.id, include_removed),
                            lambda: list(db.session.scalars(
                                query.order_by(EvaluatorAssignment.id)))))
@@ -315,10 +317,23 @@ def evaluation_bid(commission: Commission, bid_id: int) -> Bid | None:
     return bid
 
 
+def _panel_declarations(commission_id: int) -> dict[int, dict[int, ConflictDeclaration]]:
+    """{assignment id: {bid id: declaration}} for the whole panel, read once per
+    transaction: pages ask per evaluator and per bid."""
+    def load():
+        found: dict[int, dict[int, ConflictDeclaration]] = {}
+        for declaration in db.session.scalars(
+                select(ConflictDeclaration)
+                .join(EvaluatorAssignment,
+                      EvaluatorAssignment.id == ConflictDeclaration.assignment_id)
+                .where(EvaluatorAssignment.commission_id == commission_id)):
+            found.setdefault(declaration.assignment_id, {})[declaration.bid_id] = declaration
+        return found
+    return remembered("panel_declarations", commission_id, load)
+
+
 def declaration_for(assignment: EvaluatorAssignment, bid: Bid) -> ConflictDeclaration | None:
-    return db.session.scalar(select(ConflictDeclaration).where(
-        ConflictDeclaration.assignment_id == assignment.id,
-        ConflictDeclaration.bid_id == bid.id))
+    return _panel_declarations(assignment.commission_id).get(assignment.id, {}).get(bid.id)
 
 
 def declare(actor: User, commission: Commission, bid: Bid, has_conflict: bool | None,
@@ -412,12 +427,24 @@ def scoring_allowed(assignment: EvaluatorAssignment, bid: Bid) -> None:
                                   "be changed")
 
 
+def _panel_scores(commission_id: int) -> dict[int, dict[tuple[int, int], Score]]:
+    """{assignment id: {(bid id, criterion id): score}} for the whole panel, read once per
+    transaction: pages ask per evaluator."""
+    def load():
+        found: dict[int, dict[tuple[int, int], Score]] = {}
+        for score in db.session.scalars(
+                select(Score)
+                .join(EvaluatorAssignment, EvaluatorAssignment.id == Score.assignment_id)
+                .where(EvaluatorAssignment.commission_id == commission_id)):
+            found.setdefault(score.assignment_id, {})[(score.bid_id, score.criterion_id)] = score
+        return found
+    return remembered("panel_scores", commission_id, load)
+
+
 def scores_of(assignment: EvaluatorAssignment, bid: Bid | None = None) -> dict:
-    """{(bid_id, criterion_id): Score} for the assignment."""
-    query = select(Score).where(Score.assignment_id == assignment.id)
-    if bid is not None:
-        query = query.where(Score.bid_id == bid.id)
-    return {(s.bid_id, s.criterion_id): s for s in db.session.scalars(query)}
+    """{(bid_id, criterion_id): Score} for the assignment (for one bid when given)."""
+    scores = _panel_scores(assignment.commission_id).get(assignment.id, {})
+    return {key: score for key, score in scores.items() if bid is None or key[0] == bid.id}
 
 
 def save_scores(actor: User, commission: Commission, bid: Bid,
@@ -507,8 +534,7 @@ def tasks(assignment: EvaluatorAssignment) -> list[BidTask]:
     commission = assignment.commission
     criteria_ids = {c.id for c in commission.criteria}
     scores = scores_of(assignment)
-    declarations = {d.bid_id: d for d in db.session.scalars(
-        select(ConflictDeclaration).where(ConflictDeclaration.assignment_id == assignment.id))}
+    declarations = _panel_declarations(commission.id).get(assignment.id, {})
     result = []
     for bid in submitted_bids(commission):
         scored = sum(1 for cid in criteria_ids if (bid.id, cid) in scores)
@@ -535,7 +561,7 @@ def submit_scores(actor: User, commission: Commission) -> EvaluatorSubmission:
         raise EvaluationError("You have already submitted your scores")
     _refuse(submission_problems(assignment))
     now = utcnow()
-    submission = EvaluatorSubmission(assignment_id=assignment.id, submitted_at=now)
+    submission = EvaluatorSubmission(assignment=assignment, submitted_at=now)
     db.session.add(submission)
     rows = list(scores_of(assignment).values())
     for row in rows:
