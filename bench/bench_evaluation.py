@@ -26,24 +26,24 @@ application context with a fresh session, as a real request does. Runs ANALYZE a
 seeding on PostgreSQL (as bench_directory.py does); on SQLite only with BENCH_ANALYZE=1.
 
 Measured on this machine, 2026-11-29 (SQLite, 2 CPUs, defaults: 30 bids, 4 evaluators,
-20 requests; seeding 13 s; a CI run was using the machine, load average about 3, so the
-p95 and max columns are noisy; the query counts are exact):
+20 requests; seeding 9 s; load average about 3 from other work, so the p95 and max
+columns are noisy; the query counts are exact). After scores, declarations and
+submissions were read once for the whole panel:
 
     who          page          p50 ms  p95 ms  max ms  queries    size
-    commissioner overview        29.0   173.2   183.7       38   17.5 kB
-    commissioner progress        41.7   134.6   218.6       31  157.3 kB
-    commissioner ranking         19.4    48.4    72.2       13   42.8 kB
-    commissioner report          31.3    66.5    85.2       26  178.9 kB
-    commissioner scores.csv      62.8   351.5   383.8       33   65.7 kB
-    commissioner award           24.0    49.0    56.0       15   28.7 kB
-    moderator    commission      26.6    52.5    53.4       17   31.9 kB
-    moderator    moderation      36.5   115.5   115.7       24  155.2 kB
-    moderator    panel-scores    47.6   217.5   265.0       24  126.7 kB
+    commissioner overview        28.2    40.4   183.1       30   17.5 kB
+    commissioner progress        25.8    28.9    30.5       18  157.3 kB
+    commissioner ranking         15.4    21.9    24.3       13   42.8 kB
+    commissioner report          27.6    38.8   177.3       20  178.9 kB
+    commissioner scores.csv      41.0    52.1   196.2       30   65.7 kB
+    commissioner award           20.9    27.1    29.1       15   28.7 kB
+    moderator    commission      27.5    39.8   177.1       15   31.9 kB
+    moderator    moderation      33.3    38.0    43.3       18  155.2 kB
+    moderator    panel-scores    48.2   192.5   211.7       25  126.7 kB
 
-The query counts do not change with --bids (the same for 2, 6, 10, 30 and 60 bids) but
-do with --evaluators: with 2 evaluators overview 32, progress 23, report 22, scores.csv
-31, moderation 20; each further evaluator adds 3, 4, 2, 1 and 2 to them (a query per
-evaluator for their scores, declarations or submission; the other pages stay put).
+Before that change the same run made 38, 31, 13, 26, 33, 15, 17, 24 and 24 queries, each
+further evaluator adding a query or more per page; now the counts change neither with
+--bids nor with --evaluators (tests/test_evaluation_queries.py checks both).
 """
 
 from __future__ import annotations
