@@ -19,20 +19,16 @@ SQLite only with BENCH_ANALYZE=1.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from benchkit import analyze_if_wanted, scratch_app, summary
+from sqlalchemy import select
 
 QUERIES = {
     "no filters": "",
@@ -45,22 +41,6 @@ QUERIES = {
     "deep page": "page=40&per_page=20",
     "awkward input": "q=%27%3B+DROP+TABLE+users%3B+--+%22%22%22+OR+1%3D1",
 }
-
-
-def _postgres_database(base_url: str):
-    admin_url = make_url(base_url)
-    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
 
 
 def seed(count: int, rng: random.Random) -> float:
@@ -148,12 +128,6 @@ def _time(fn, repeat: int) -> list[float]:
     return samples
 
 
-def _summary(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    return f"p50 {statistics.median(samples):7.1f}  p95 {p95:7.1f}  max {samples[-1]:7.1f}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reviewers", type=int, default=2000)
@@ -162,37 +136,18 @@ def main() -> int:
 
     from werkzeug.datastructures import MultiDict
 
-    from portal import create_app
     from portal.extensions import db
     from portal.search import search
     from portal.services.directory import parse_search
     from tests.fixtures.users import login_as, make_partnership_member
 
-    drop = None
-    base = os.environ.get("BENCH_DATABASE_URL")
-    tmp = tempfile.TemporaryDirectory()
-    if base:
-        url, drop = _postgres_database(base)
-    else:
-        url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url,
-                                 "STORAGE_LOCAL_PATH": str(Path(tmp.name) / "storage")})
-    try:
+    with scratch_app() as app:
         with app.app_context():
-            db.create_all()
-            from portal.models.audit import ensure_audit_head
-
-            ensure_audit_head()
             rng = random.Random(2020)
             index_seconds = seed(args.reviewers, rng)
-            if db.engine.dialect.name == "postgresql" or os.environ.get("BENCH_ANALYZE"):
-                # Planner statistics, as autovacuum keeps them in a running service;
-                # without them PostgreSQL picks nested loops over freshly loaded tables
-                # and broad queries are 10 to 30 times slower. (SQLite is measured
-                # without sqlite_stat1 unless BENCH_ANALYZE is set: with it, its planner
-                # currently picks slower plans for broad searches.)
-                db.session.execute(text("ANALYZE"))
-                db.session.commit()
+            # (SQLite is measured without sqlite_stat1 unless BENCH_ANALYZE is set: with
+            # it, its planner currently picks slower plans for broad searches.)
+            analyze_if_wanted(db)
             member = make_partnership_member()
             engine_name = db.engine.dialect.name
             listed = search(parse_search(MultiDict()).params).total
@@ -212,20 +167,13 @@ def main() -> int:
                     return search(params).total
 
             total = call()
-            print(f"{label:22} {'search':7} {_summary(_time(call, args.repeat))}"
+            print(f"{label:22} {'search':7} {summary(_time(call, args.repeat))}"
                   f"   ({total} found)")
             page = _time(lambda q=query: client.get(f"/directory?{q}"), args.repeat)
-            print(f"{'':22} {'page':7} {_summary(page)}")
+            print(f"{'':22} {'page':7} {summary(page)}")
             api = _time(lambda q=query: client.get(f"/api/directory/reviewers?{q}"),
                         args.repeat)
-            print(f"{'':22} {'api':7} {_summary(api)}")
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if drop:
-            drop()
-        tmp.cleanup()
+            print(f"{'':22} {'api':7} {summary(api)}")
     return 0
 
 

@@ -49,19 +49,15 @@ further evaluator adding a query or more per page; now the counts change neither
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from benchkit import analyze_if_wanted, scratch_app, summary
+from sqlalchemy import event
 
 COMMISSIONER_PAGES = (
     ("overview", "/commissioning/commissions/{id}/evaluation"),
@@ -76,22 +72,6 @@ MODERATOR_PAGES = (
     ("moderation", "/evaluation/commissions/{id}/moderation"),
     ("panel-scores", "/evaluation/commissions/{id}/panel-scores"),
 )
-
-
-def _postgres_database(base_url: str):
-    admin_url = make_url(base_url)
-    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
 
 
 def seed(bids: int, evaluators: int, rng: random.Random):
@@ -113,12 +93,6 @@ def seed(bids: int, evaluators: int, rng: random.Random):
     evaluation_service.open_price(setup.commissioner, setup.commission)
     db.session.commit()
     return setup.commission.id, setup.commissioner, setup.evaluators[0]
-
-
-def _summary(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    return f"p50 {statistics.median(samples):7.1f}  p95 {p95:7.1f}  max {samples[-1]:7.1f}"
 
 
 def _measure(client, engine, url: str, repeat: int) -> tuple[list[float], list[int], int]:
@@ -158,35 +132,19 @@ def main() -> int:
     if min(args.bids, args.evaluators, args.repeat) < 1:
         parser.error("--bids, --evaluators and --repeat must be at least 1")
 
-    from portal import create_app
     from portal.extensions import db
+    from portal.models.categories import seed_service_categories
     from tests.fixtures.users import login_as
 
-    drop = None
-    base = os.environ.get("BENCH_DATABASE_URL")
-    tmp = tempfile.TemporaryDirectory()
-    if base:
-        url, drop = _postgres_database(base)
-    else:
-        url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url,
-                                 "STORAGE_LOCAL_PATH": str(Path(tmp.name) / "storage")})
-    try:
+    with scratch_app() as app:
         with app.app_context():
-            db.create_all()
-            from portal.models.audit import ensure_audit_head
-            from portal.models.categories import seed_service_categories
-
-            ensure_audit_head()
             seed_service_categories()
             db.session.commit()
             started = time.perf_counter()
             commission_id, commissioner, moderator = seed(
                 args.bids, args.evaluators, random.Random(2020))
             seed_seconds = time.perf_counter() - started
-            if db.engine.dialect.name == "postgresql" or os.environ.get("BENCH_ANALYZE"):
-                db.session.execute(text("ANALYZE"))
-                db.session.commit()
+            analyze_if_wanted(db)
             engine = db.engine
             clients = {}
             for role, user in (("commissioner", commissioner), ("moderator", moderator)):
@@ -203,15 +161,8 @@ def main() -> int:
                     clients[role], engine, page.format(id=commission_id), args.repeat)
                 low, high = min(counts), max(counts)
                 queries = str(high) if low == high else f"{low}-{high}"
-                print(f"{role:12} {label:13} {_summary(samples)} {queries:>7} "
+                print(f"{role:12} {label:13} {summary(samples)} {queries:>7} "
                       f"{size / 1024:6.1f} kB")
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if drop:
-            drop()
-        tmp.cleanup()
     return 0
 
 
