@@ -4,6 +4,7 @@ through the real services."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 
 from portal.extensions import db
@@ -11,7 +12,7 @@ from portal.models.base import utcnow
 from portal.models.commissions import DEFAULT_SCORE_GUIDANCE, Commission
 from portal.services import commissions as service
 from portal.ukdatetime import utc_to_uk
-from tests.pool_support import category, make_membership
+from tests.pool_support import PDF_BYTES, category, make_membership
 
 SPEC = """# Background
 
@@ -97,3 +98,11 @@ def criteria_form(rows, price_weight) -> dict:
         for score in range(5):
             data[f"criteria-{index}-guidance_{score}"] = DEFAULT_SCORE_GUIDANCE[score]
     return data
+
+
+def attach_document(client, commission_id: int, title: str, filename: str,
+                    data: bytes = PDF_BYTES):
+    """Post a document to a draft commission's documents page as its commissioner."""
+    return client.post(f"/commissioning/commissions/{commission_id}/documents",
+                       data={"title": title, "file": (io.BytesIO(data), filename)},
+                       content_type="multipart/form-data")

@@ -33,7 +33,7 @@ from portal.services import bids as bids_service
 from portal.services import commissions as service
 from portal.ukdatetime import format_uk
 from tests.bids_support import complete_bid, open_commission
-from tests.commissions_support import criterion, make_draft, make_open
+from tests.commissions_support import attach_document, criterion, make_draft, make_open
 from tests.fixtures.users import OrganisationFactory, login_as, make_staff, make_supplier
 from tests.pool_support import PDF_BYTES, make_membership
 
@@ -92,9 +92,7 @@ def test_oversize_commission_document_is_refused_and_nothing_is_kept(
     sign_in(commissioner)
     url = f"/commissioning/commissions/{commission.id}/documents"
     # One document already attached, so "nothing more" is measured against a real store.
-    response = client.post(url, data={"title": "Terms", "file": (io.BytesIO(PDF_BYTES),
-                                                                 "terms.pdf")},
-                           content_type="multipart/form-data")
+    response = attach_document(client, commission.id, "Terms", "terms.pdf")
     assert response.status_code == 302
     before = _stored_state(app)
     assert before[0] == 1 and before[1] == 1 and len(before[2]) == 1 and before[3] == []
@@ -122,9 +120,7 @@ def test_oversize_commission_document_is_refused_and_nothing_is_kept(
     assert [d.title for d in service.current_documents(commission)] == ["Terms"]
 
     # The same file within the limit is accepted: the refusal was about size alone.
-    response = client.post(url, data={"title": "Annex", "file": (io.BytesIO(PDF_BYTES),
-                                                                 "annex.pdf")},
-                           content_type="multipart/form-data")
+    response = attach_document(client, commission.id, "Annex", "annex.pdf")
     assert response.status_code == 302
     db.session.expire_all()
     assert [d.title for d in service.current_documents(commission)] == ["Terms", "Annex"]

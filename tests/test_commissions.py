@@ -23,6 +23,7 @@ from portal.models.outbox import OutboxEmail
 from portal.models.pool import MembershipStatus
 from portal.services import commissions as service
 from tests.commissions_support import (
+    attach_document,
     criteria_form,
     criterion,
     deadline_form,
@@ -30,7 +31,7 @@ from tests.commissions_support import (
     make_open,
 )
 from tests.fixtures.users import OrganisationFactory, make_staff, make_supplier
-from tests.pool_support import PDF_BYTES, category, make_membership
+from tests.pool_support import category, make_membership
 
 
 @pytest.fixture
@@ -264,9 +265,7 @@ def test_attach_and_remove_documents(client, sign_in, commissioner):
     commission = make_draft(commissioner)
     sign_in(commissioner)
     url = f"/commissioning/commissions/{commission.id}/documents"
-    response = client.post(url, data={"title": "Terms", "file": (io.BytesIO(PDF_BYTES),
-                                                                 "terms.pdf")},
-                           content_type="multipart/form-data")
+    response = attach_document(client, commission.id, "Terms", "terms.pdf")
     assert response.status_code == 302
     db.session.expire_all()
     [link] = service.current_documents(commission)
